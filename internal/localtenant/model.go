@@ -1,0 +1,259 @@
+package localtenant
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Build statuses as the API spells them on drafts and versions.
+const (
+	statusPending  = "pending"
+	statusBuilding = "building"
+	statusBuilt    = "built"
+	statusFailed   = "failed"
+)
+
+// Trigger is one entry of the trigger catalogue.
+type Trigger struct {
+	ID             string       `json:"id"`
+	Version        string       `json:"version"`
+	Status         string       `json:"status"`
+	Runtimes       []string     `json:"runtimes"`
+	DefaultRuntime string       `json:"default_runtime,omitempty"`
+	Compatible     []TriggerRef `json:"compatible_triggers"`
+}
+
+// TriggerRef names a trigger and its version.
+type TriggerRef struct {
+	ID      string `json:"id"`
+	Version string `json:"version"`
+}
+
+var current = []string{"node18", "node22"}
+
+// catalogue is the trigger list a current tenant answers; the first entries keep
+// the order of the recorded response.
+var catalogue = []Trigger{
+	{ID: "post-login", Version: "v1", Status: "DEPRECATED", Runtimes: []string{"node12"}, DefaultRuntime: "node12"},
+	{ID: "post-login", Version: "v2", Status: "DEPRECATED", Runtimes: []string{"node12", "node16", "node18"}, DefaultRuntime: "node16"},
+	{ID: "post-login", Version: "v3", Status: "CURRENT", Runtimes: current, DefaultRuntime: "node22", Compatible: []TriggerRef{{"post-login", "v2"}}},
+	{ID: "credentials-exchange", Version: "v2", Status: "CURRENT", Runtimes: current, DefaultRuntime: "node22"},
+	{ID: "credentials-exchange", Version: "v1", Status: "DEPRECATED", Runtimes: []string{"node12"}, DefaultRuntime: "node12"},
+	{ID: "pre-user-registration", Version: "v1", Status: "DEPRECATED", Runtimes: []string{"node12"}, DefaultRuntime: "node12"},
+	{ID: "pre-user-registration", Version: "v2", Status: "CURRENT", Runtimes: current, DefaultRuntime: "node22"},
+	{ID: "post-user-registration", Version: "v1", Status: "DEPRECATED", Runtimes: []string{"node12"}, DefaultRuntime: "node12"},
+	{ID: "post-user-registration", Version: "v2", Status: "CURRENT", Runtimes: current, DefaultRuntime: "node22"},
+	{ID: "post-change-password", Version: "v2", Status: "CURRENT", Runtimes: current, DefaultRuntime: "node22"},
+	{ID: "post-change-password", Version: "v1", Status: "DEPRECATED", Runtimes: []string{"node12"}, DefaultRuntime: "node12"},
+	{ID: "send-phone-message", Version: "v1", Status: "DEPRECATED", Runtimes: []string{"node12"}},
+	{ID: "send-phone-message", Version: "v2", Status: "CURRENT", Runtimes: current, DefaultRuntime: "node22"},
+	{ID: "password-reset-post-challenge", Version: "v1", Status: "CURRENT", Runtimes: current, DefaultRuntime: "node22"},
+	{ID: "custom-token-exchange", Version: "v1", Status: "CURRENT", Runtimes: current, DefaultRuntime: "node22"},
+	{ID: "custom-email-provider", Version: "v1", Status: "CURRENT", Runtimes: current, DefaultRuntime: "node22"},
+	{ID: "custom-phone-provider", Version: "v1", Status: "CURRENT", Runtimes: current, DefaultRuntime: "node22"},
+}
+
+// Triggers returns a copy of the trigger catalogue the tenant serves.
+func Triggers() []Trigger { return slices.Clone(catalogue) }
+
+func findTrigger(id, version string) (Trigger, bool) {
+	for _, t := range catalogue {
+		if t.ID == id && t.Version == version {
+			return t, true
+		}
+	}
+	return Trigger{}, false
+}
+
+func triggerKnown(id string) bool {
+	return slices.ContainsFunc(catalogue, func(t Trigger) bool { return t.ID == id })
+}
+
+// currentVersion is the newest non-deprecated version of a trigger id.
+func currentVersion(id string) string {
+	v := ""
+	for _, t := range catalogue {
+		if t.ID == id && (v == "" || t.Status == "CURRENT") {
+			v = t.Version
+		}
+	}
+	return v
+}
+
+type dependency struct {
+	Name        string `json:"name"`
+	Version     string `json:"version,omitempty"`
+	RegistryURL string `json:"registry_url,omitempty"`
+}
+
+type secret struct {
+	Name      string    `json:"name"`
+	Value     string    `json:"value"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+type buildError struct {
+	ID  string `json:"id"`
+	Msg string `json:"msg"`
+	URL string `json:"url"`
+}
+
+// content is what a draft and a version share: what gets built.
+type content struct {
+	Code     string       `json:"code"`
+	Deps     []dependency `json:"dependencies"`
+	Runtime  string       `json:"runtime"`
+	Triggers []TriggerRef `json:"supported_triggers"`
+}
+
+func (c content) sameAs(o content) bool {
+	if c.Code != o.Code || c.Runtime != o.Runtime || len(c.Deps) != len(o.Deps) || !slices.Equal(c.Triggers, o.Triggers) {
+		return false
+	}
+	for i := range c.Deps {
+		if c.Deps[i].Name != o.Deps[i].Name || c.Deps[i].Version != o.Deps[i].Version {
+			return false
+		}
+	}
+	return true
+}
+
+type version struct {
+	ID        string       `json:"id"`
+	Number    int          `json:"number"`
+	Content   content      `json:"content"`
+	Secrets   []secret     `json:"secrets"`
+	Errors    []buildError `json:"errors,omitempty"`
+	ReadyAt   time.Time    `json:"ready_at"` // when its build ends
+	CreatedAt time.Time    `json:"created_at"`
+	UpdatedAt time.Time    `json:"updated_at"`
+}
+
+type action struct {
+	ID         string       `json:"id"`
+	Name       string       `json:"name"`
+	Draft      content      `json:"draft"`
+	Secrets    []secret     `json:"secrets"`
+	CreatedAt  time.Time    `json:"created_at"`
+	UpdatedAt  time.Time    `json:"updated_at"`
+	BuildStart time.Time    `json:"build_start"`
+	BuildErrs  []buildError `json:"build_errors,omitempty"`
+	Versions   []*version   `json:"versions"`
+	DeployedID string       `json:"deployed_id,omitempty"`
+}
+
+// draftStatus is where the draft's build stands at now: pending for the first
+// quarter of the build delay, building until it has passed, then built or failed.
+func (a *action) draftStatus(now time.Time, delay time.Duration) string {
+	d := now.Sub(a.BuildStart)
+	switch {
+	case d < delay/4:
+		return statusPending
+	case d < delay:
+		return statusBuilding
+	case len(a.BuildErrs) > 0:
+		return statusFailed
+	}
+	return statusBuilt
+}
+
+// status is where the version's build stands at now; a version made from a
+// built draft is built at once, one made by create with deploy:true builds
+// with its draft.
+func (v *version) status(now time.Time, delay time.Duration) string {
+	d := v.ReadyAt.Sub(now)
+	switch {
+	case d > delay*3/4:
+		return statusPending
+	case d > 0:
+		return statusBuilding
+	case len(v.Errors) > 0:
+		return statusFailed
+	}
+	return statusBuilt
+}
+
+func (a *action) deployed() *version {
+	for _, v := range a.Versions {
+		if v.ID == a.DeployedID {
+			return v
+		}
+	}
+	return nil
+}
+
+func (a *action) version(id string) *version {
+	for _, v := range a.Versions {
+		if v.ID == id {
+			return v
+		}
+	}
+	return nil
+}
+
+func (a *action) latest() *version {
+	if len(a.Versions) == 0 {
+		return nil
+	}
+	return a.Versions[len(a.Versions)-1]
+}
+
+func (a *action) trigger() string {
+	if len(a.Draft.Triggers) == 0 {
+		return ""
+	}
+	return a.Draft.Triggers[0].ID
+}
+
+type binding struct {
+	ID          string    `json:"id"`
+	ActionID    string    `json:"action_id"`
+	DisplayName string    `json:"display_name"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+type execution struct {
+	ID        string          `json:"id"`
+	TriggerID string          `json:"trigger_id"`
+	Status    string          `json:"status"`
+	Results   []executionStep `json:"results"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+type executionStep struct {
+	ActionName string         `json:"action_name"`
+	Error      map[string]any `json:"error,omitempty"`
+	StartedAt  time.Time      `json:"started_at"`
+	EndedAt    time.Time      `json:"ended_at"`
+}
+
+var (
+	npmName = regexp.MustCompile(`^(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*$`)
+	semver  = regexp.MustCompile(`^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
+	tagName = regexp.MustCompile(`^(latest|next|beta|alpha|canary)$`)
+	rangeV  = regexp.MustCompile(`^[\^~]?(0|[1-9]\d*)(\.(0|[1-9]\d*|x|\*)){0,2}$`)
+)
+
+// buildErrors is what building a draft with these dependencies reports: a
+// package name npm would refuse, or a version that is neither semver, a
+// simple range nor a dist-tag, can never be installed.
+func buildErrors(deps []dependency) []buildError {
+	var errs []buildError
+	for _, d := range deps {
+		switch {
+		case !npmName.MatchString(d.Name) || len(d.Name) > 214:
+			errs = append(errs, buildError{ID: "invalid_dependency", Msg: "Invalid npm package name: " + d.Name, URL: npmURL(d.Name)})
+		case d.Version != "" && !semver.MatchString(d.Version) && !tagName.MatchString(d.Version) && !rangeV.MatchString(d.Version):
+			errs = append(errs, buildError{ID: "invalid_dependency", Msg: "No matching version found for " + d.Name + "@" + d.Version, URL: npmURL(d.Name)})
+		}
+	}
+	return errs
+}
+
+func npmURL(name string) string {
+	return "https://www.npmjs.com/package/" + strings.TrimSpace(name)
+}

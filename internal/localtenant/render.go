@@ -1,0 +1,211 @@
+package localtenant
+
+import (
+	"strings"
+	"time"
+)
+
+// The response shapes below follow the recorded responses of the real API
+// key for key; fields the API leaves out when empty are omitempty here too.
+
+type secretOut struct {
+	Name      string `json:"name"`
+	UpdatedAt string `json:"updated_at"`
+}
+
+type actionOut struct {
+	ID                 string       `json:"id"`
+	Name               string       `json:"name"`
+	SupportedTriggers  []TriggerRef `json:"supported_triggers"`
+	CreatedAt          string       `json:"created_at"`
+	UpdatedAt          string       `json:"updated_at"`
+	Code               string       `json:"code"`
+	Dependencies       []dependency `json:"dependencies"`
+	Runtime            string       `json:"runtime"`
+	Status             string       `json:"status"`
+	Secrets            []secretOut  `json:"secrets"`
+	Errors             []buildError `json:"errors,omitempty"`
+	CurrentVersion     *currentOut  `json:"current_version,omitempty"`
+	DeployedVersion    *versionOut  `json:"deployed_version,omitempty"`
+	AllChangesDeployed bool         `json:"all_changes_deployed"`
+}
+
+type currentOut struct {
+	ID        string `json:"id"`
+	Code      string `json:"code"`
+	Runtime   string `json:"runtime"`
+	Status    string `json:"status"`
+	Number    int    `json:"number"`
+	BuildTime string `json:"build_time,omitempty"`
+	CreatedAt string `json:"created_at"`
+	UpdatedAt string `json:"updated_at"`
+}
+
+type versionOut struct {
+	Code              string         `json:"code"`
+	Dependencies      []dependency   `json:"dependencies"`
+	ID                string         `json:"id"`
+	Deployed          bool           `json:"deployed"`
+	Number            int            `json:"number"`
+	BuiltAt           string         `json:"built_at,omitempty"`
+	Secrets           []secretOut    `json:"secrets"`
+	Status            string         `json:"status"`
+	Errors            []buildError   `json:"errors,omitempty"`
+	CreatedAt         string         `json:"created_at"`
+	UpdatedAt         string         `json:"updated_at"`
+	Runtime           string         `json:"runtime"`
+	SupportedTriggers []TriggerRef   `json:"supported_triggers"`
+	Action            *actionSummary `json:"action,omitempty"`
+}
+
+type actionSummary struct {
+	ID                 string       `json:"id"`
+	Name               string       `json:"name"`
+	SupportedTriggers  []TriggerRef `json:"supported_triggers"`
+	CreatedAt          string       `json:"created_at"`
+	UpdatedAt          string       `json:"updated_at"`
+	CurrentVersion     *currentOut  `json:"current_version,omitempty"`
+	DeployedVersion    *versionOut  `json:"deployed_version,omitempty"`
+	AllChangesDeployed bool         `json:"all_changes_deployed"`
+}
+
+type bindingOut struct {
+	ID          string         `json:"id"`
+	TriggerID   string         `json:"trigger_id"`
+	Action      *actionSummary `json:"action"`
+	CreatedAt   string         `json:"created_at"`
+	UpdatedAt   string         `json:"updated_at"`
+	DisplayName string         `json:"display_name"`
+}
+
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func secretsOut(ss []secret) []secretOut {
+	out := make([]secretOut, 0, len(ss))
+	for _, s := range ss {
+		out = append(out, secretOut{Name: s.Name, UpdatedAt: ts(s.UpdatedAt)})
+	}
+	return out
+}
+
+// depsOut drops registry_url once a build has resolved the packages, as the
+// real API does.
+func depsOut(deps []dependency, built bool) []dependency {
+	out := make([]dependency, 0, len(deps))
+	for _, d := range deps {
+		if built {
+			d.RegistryURL = ""
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+func triggersOut(ts []TriggerRef) []TriggerRef {
+	if ts == nil {
+		return []TriggerRef{}
+	}
+	return ts
+}
+
+func (t *Tenant) renderAction(a *action, now time.Time) *actionOut {
+	status := a.draftStatus(now, t.opts.BuildDelay)
+	out := &actionOut{
+		ID:                 a.ID,
+		Name:               a.Name,
+		SupportedTriggers:  triggersOut(a.Draft.Triggers),
+		CreatedAt:          ts(a.CreatedAt),
+		UpdatedAt:          ts(a.UpdatedAt),
+		Code:               a.Draft.Code,
+		Dependencies:       depsOut(a.Draft.Deps, status == statusBuilt || status == statusFailed),
+		Runtime:            a.Draft.Runtime,
+		Status:             status,
+		Secrets:            secretsOut(a.Secrets),
+		CurrentVersion:     t.renderCurrent(a.latest()),
+		DeployedVersion:    t.renderVersion(a, a.deployed(), true, false),
+		AllChangesDeployed: allDeployed(a),
+	}
+	if status == statusFailed {
+		out.Errors = a.BuildErrs
+	}
+	return out
+}
+
+func allDeployed(a *action) bool {
+	d := a.deployed()
+	return d != nil && d.Content.sameAs(a.Draft)
+}
+
+func (t *Tenant) renderCurrent(v *version) *currentOut {
+	if v == nil {
+		return nil
+	}
+	status := v.status(t.opts.Now(), t.opts.BuildDelay)
+	return &currentOut{
+		ID: v.ID, Code: v.Content.Code, Runtime: v.Content.Runtime,
+		Status: strings.ToUpper(status), Number: v.Number, BuildTime: builtAt(v, status),
+		CreatedAt: ts(v.CreatedAt), UpdatedAt: ts(v.UpdatedAt),
+	}
+}
+
+func builtAt(v *version, status string) string {
+	if status != statusBuilt {
+		return ""
+	}
+	return ts(v.ReadyAt)
+}
+
+// renderVersion renders v; fresh marks the answer to a deploy call, which the
+// API sends before the version is live (deployed false, no built_at).
+func (t *Tenant) renderVersion(a *action, v *version, embedded, fresh bool) *versionOut {
+	if v == nil {
+		return nil
+	}
+	status := v.status(t.opts.Now(), t.opts.BuildDelay)
+	out := &versionOut{
+		Code:              v.Content.Code,
+		Dependencies:      depsOut(v.Content.Deps, true),
+		ID:                v.ID,
+		Deployed:          !fresh && v.ID == a.DeployedID,
+		Number:            v.Number,
+		BuiltAt:           builtAt(v, status),
+		Secrets:           secretsOut(v.Secrets),
+		Status:            status,
+		Errors:            v.Errors,
+		CreatedAt:         ts(v.CreatedAt),
+		UpdatedAt:         ts(v.UpdatedAt),
+		Runtime:           v.Content.Runtime,
+		SupportedTriggers: triggersOut(v.Content.Triggers),
+	}
+	if fresh {
+		out.BuiltAt = ""
+	}
+	if !embedded {
+		out.Action = t.summary(a, false)
+	}
+	return out
+}
+
+func (t *Tenant) summary(a *action, withVersions bool) *actionSummary {
+	s := &actionSummary{
+		ID: a.ID, Name: a.Name, SupportedTriggers: triggersOut(a.Draft.Triggers),
+		CreatedAt: ts(a.CreatedAt), UpdatedAt: ts(a.UpdatedAt), AllChangesDeployed: allDeployed(a),
+	}
+	if withVersions {
+		s.CurrentVersion = t.renderCurrent(a.latest())
+		s.DeployedVersion = t.renderVersion(a, a.deployed(), true, false)
+	}
+	return s
+}
+
+func (t *Tenant) renderBinding(trigger string, b *binding, a *action) *bindingOut {
+	return &bindingOut{
+		ID: b.ID, TriggerID: trigger, Action: t.summary(a, true),
+		CreatedAt: ts(b.CreatedAt), UpdatedAt: ts(b.UpdatedAt), DisplayName: b.DisplayName,
+	}
+}
