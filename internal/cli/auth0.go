@@ -1,0 +1,212 @@
+package cli
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/actionsync/actionsync/internal/localtenant"
+	"github.com/actionsync/actionsync/internal/transport"
+	"github.com/auth0/go-auth0/management"
+	"golang.org/x/oauth2"
+)
+
+// builtinDir holds the built-in tenant's state and key.
+const builtinDir = ".actionsync"
+
+// tenant is a connection to the tenant actionsync syncs.
+type tenant struct {
+	api     *management.Management
+	builtin bool
+	// secretKey keys the secrets' fingerprints; nil when none is configured.
+	secretKey []byte
+	// local is the in-process tenant when builtin.
+	local *localtenant.Tenant
+}
+
+// auth0Env is the environment Auth0's own tools read.
+type auth0Env struct {
+	domain, clientID, clientSecret, accessToken string
+}
+
+func readAuth0Env(getenv func(string) string) auth0Env {
+	return auth0Env{
+		domain: getenv("AUTH0_DOMAIN"), clientID: getenv("AUTH0_CLIENT_ID"),
+		clientSecret: getenv("AUTH0_CLIENT_SECRET"), accessToken: getenv("AUTH0_ACCESS_TOKEN"),
+	}
+}
+
+func (e auth0Env) validate() error {
+	switch {
+	case e.domain == "":
+		return nil
+	case e.accessToken == "" && (e.clientID == "" || e.clientSecret == ""):
+		return errors.New("AUTH0_DOMAIN is set: set AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET, or AUTH0_ACCESS_TOKEN")
+	}
+	u, err := url.Parse(withScheme(e.domain))
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("AUTH0_DOMAIN %q: want a host name, or a URL", e.domain)
+	}
+	if u.Scheme == "http" && !loopbackHost(u.Hostname()) {
+		return fmt.Errorf("AUTH0_DOMAIN %q: plain HTTP is accepted for loopback addresses only", e.domain)
+	}
+	return nil
+}
+
+func withScheme(domain string) string {
+	if strings.Contains(domain, "://") {
+		return domain
+	}
+	return "https://" + domain
+}
+
+func loopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// connect opens the tenant: AUTH0_DOMAIN's, or the built-in one.
+func connect(ctx context.Context, e auth0Env, keyFile string, log *slog.Logger) (*tenant, error) {
+	if e.domain == "" {
+		return connectBuiltin(keyFile, log)
+	}
+	t := &tenant{}
+	var err error
+	t.api, err = dial(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	t.secretKey, err = secretKey(keyFile, e.clientSecret)
+	return t, err
+}
+
+func dial(ctx context.Context, e auth0Env) (*management.Management, error) {
+	u, _ := url.Parse(withScheme(e.domain))
+	client := &http.Client{Timeout: 60 * time.Second, Transport: transport.New(nil, transport.Options{})}
+	opts := []management.Option{management.WithClient(client), management.WithNoRetries(), management.WithUserAgent("actionsync")}
+	if u.Scheme == "http" {
+		// go-auth0 speaks HTTPS only but for WithInsecure, which sends a
+		// fixed token; fetch a real one first.
+		tok := e.accessToken
+		if tok == "" {
+			var err error
+			if tok, err = fetchToken(ctx, client, "http://"+u.Host, e); err != nil {
+				return nil, err
+			}
+		}
+		opts = append(opts, management.WithInsecure(), management.WithStaticToken(tok))
+	} else if e.accessToken != "" {
+		opts = append(opts, management.WithStaticToken(e.accessToken))
+	} else {
+		cctx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, client)
+		opts = append(opts, management.WithClientCredentials(cctx, e.clientID, e.clientSecret))
+	}
+	m, err := management.New(u.Host, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", u.Host, err)
+	}
+	return m, nil
+}
+
+func fetchToken(ctx context.Context, c *http.Client, base string, e auth0Env) (string, error) {
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {e.clientID},
+		"client_secret": {e.clientSecret}, "audience": {base + "/api/v2/"}}
+	req, _ := http.NewRequestWithContext(ctx, "POST", base+"/oauth/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := c.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("get a token from %s: %w", base, err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		AccessToken string `json:"access_token"`
+		Error       string `json:"error_description"`
+	}
+	json.NewDecoder(resp.Body).Decode(&body)
+	if resp.StatusCode != http.StatusOK || body.AccessToken == "" {
+		return "", fmt.Errorf("get a token from %s: %s %s", base, resp.Status, body.Error)
+	}
+	return body.AccessToken, nil
+}
+
+// secretKey is the fingerprint key: the file's content, or else one derived
+// from the client secret, which every runner of the same tenant holds.
+func secretKey(file, clientSecret string) ([]byte, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("read --secret-key-file: %w", err)
+		}
+		if len(strings.TrimSpace(string(b))) < 16 {
+			return nil, fmt.Errorf("--secret-key-file %s: want at least 16 characters of key", file)
+		}
+		return []byte(strings.TrimSpace(string(b))), nil
+	}
+	if clientSecret == "" {
+		return nil, nil
+	}
+	m := hmac.New(sha256.New, []byte(clientSecret))
+	m.Write([]byte("actionsync secret fingerprints v1"))
+	return m.Sum(nil), nil
+}
+
+// connectBuiltin opens the built-in tenant in process, with its state and
+// fingerprint key under .actionsync/.
+func connectBuiltin(keyFile string, log *slog.Logger) (*tenant, error) {
+	state := filepath.Join(builtinDir, "local-tenant.json")
+	log.Warn("AUTH0_DOMAIN is not set: using the built-in local tenant; nothing reaches a real Auth0 tenant", "state", state)
+	lt, err := localtenant.New(localtenant.Options{StatePath: state, BuildDelay: 300 * time.Millisecond, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	client := &http.Client{Transport: transport.New(inProcess{lt}, transport.Options{})}
+	m, err := management.New("local-tenant.invalid", management.WithClient(client),
+		management.WithStaticToken("built-in"), management.WithNoRetries(), management.WithUserAgent("actionsync"))
+	if err != nil {
+		return nil, err
+	}
+	key, err := secretKey(keyFile, "")
+	if err == nil && key == nil {
+		key, err = builtinKey()
+	}
+	return &tenant{api: m, builtin: true, secretKey: key, local: lt}, err
+}
+
+func builtinKey() ([]byte, error) {
+	path := filepath.Join(builtinDir, "secret-key")
+	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
+		return b, nil
+	}
+	b := make([]byte, 32)
+	rand.Read(b)
+	if err := os.MkdirAll(builtinDir, 0o700); err != nil {
+		return nil, err
+	}
+	return b, os.WriteFile(path, b, 0o600)
+}
+
+// inProcess serves requests with a handler in this process: the built-in
+// tenant costs no port and no TLS.
+type inProcess struct{ h http.Handler }
+
+func (t inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
+}

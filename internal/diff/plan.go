@@ -1,0 +1,281 @@
+package diff
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/actionsync/actionsync/internal/manifest"
+)
+
+// FormatVersion is the version of the JSON plan schema (docs/PLAN.md).
+const FormatVersion = 1
+
+// Kind is what a step does.
+type Kind string
+
+// The kinds of steps, in the order a plan lists them.
+const (
+	Create   Kind = "create"   // POST the action, then deploy
+	Update   Kind = "update"   // PATCH the changed fields, then deploy
+	Rollback Kind = "rollback" // deploy an earlier version, draft updated too: no build
+	Deploy   Kind = "deploy"   // the draft matches the commit but is not deployed
+	Bind     Kind = "bind"     // one PATCH of a trigger's whole binding list
+	Delete   Kind = "delete"   // --prune: unbound first, then DELETE
+)
+
+// Plan is what it takes to make the tenant match the commit.
+type Plan struct {
+	FormatVersion int         `json:"format_version"`
+	Steps         []Step      `json:"steps"`
+	Unmanaged     []Unmanaged `json:"unmanaged"`
+}
+
+// Step is one change, with why it is needed.
+type Step struct {
+	Kind     Kind   `json:"kind"`
+	Action   string `json:"action,omitempty"`
+	ActionID string `json:"action_id,omitempty"` // "" for create
+	Trigger  string `json:"trigger,omitempty"`
+	Reason   string `json:"reason"`
+	// Fields names what differs: code, dependencies, runtime, trigger, secrets.
+	Fields []string `json:"fields,omitempty"`
+	// Secrets names the secrets whose value changed, never their values.
+	Secrets  []string `json:"secrets_changed,omitempty"`
+	CodeDiff string   `json:"code_diff,omitempty"` // unified diff, live → commit
+	// Version is the rollback target.
+	Version *VersionRef `json:"version,omitempty"`
+	// Bindings is a bind step's new order; Previous the live one.
+	Bindings []Binding `json:"bindings,omitempty"`
+	Previous []Binding `json:"previous,omitempty"`
+}
+
+// VersionRef names a version of an action.
+type VersionRef struct {
+	ID     string `json:"id"`
+	Number int    `json:"number"`
+}
+
+// Binding is one entry of a trigger's order.
+type Binding struct {
+	Action      string `json:"action"`
+	DisplayName string `json:"display_name"`
+}
+
+// Unmanaged is a tenant action the repo does not hold, left alone, and why.
+type Unmanaged struct {
+	Action string `json:"action"`
+	Reason string `json:"reason"`
+}
+
+// Empty reports whether the plan changes nothing.
+func (p *Plan) Empty() bool { return len(p.Steps) == 0 }
+
+// Options shape a plan.
+type Options struct {
+	// Prune deletes tenant actions the repo does not hold.
+	Prune bool
+	// AllowEmpty lets a plan delete every action of the tenant.
+	AllowEmpty bool
+	// SecretKey keys the secrets' fingerprints (see DesiredCode).
+	SecretKey []byte
+}
+
+// ErrDeletesAll refuses a plan that would leave the tenant with no action.
+var ErrDeletesAll = errors.New("the plan deletes every action of the tenant; refusing without --allow-empty")
+
+// Compute plans the steps that make live match desired. It is a pure
+// function of its inputs: the same inputs give the same plan.
+func Compute(desired *manifest.Repo, live *Live, opts Options) (*Plan, error) {
+	p := &Plan{FormatVersion: FormatVersion, Steps: []Step{}, Unmanaged: []Unmanaged{}}
+	for _, a := range desired.Actions {
+		if s, ok := planAction(a, live.Action(a.Name), opts.SecretKey); ok {
+			p.Steps = append(p.Steps, s)
+		}
+	}
+	for _, t := range desired.Triggers {
+		if s, ok := planBindings(t, live.Bindings[t.ID]); ok {
+			p.Steps = append(p.Steps, s)
+		}
+	}
+	deletes := planPrune(desired, live, opts.Prune, p)
+	if deletes > 0 && deletes == countDeletable(live) && !opts.AllowEmpty {
+		return nil, ErrDeletesAll
+	}
+	return p, nil
+}
+
+func planAction(a *manifest.Action, l *LiveAction, key []byte) (Step, bool) {
+	want := content{Code: DesiredCode(a, key), Runtime: a.Runtime, Deps: a.Dependencies, Trigger: a.Trigger}
+	if l == nil {
+		return Step{Kind: Create, Action: a.Name, Trigger: a.Trigger.ID, Reason: "not in the tenant",
+			CodeDiff: Unified("/dev/null", a.CodePath, "", stripTrailer(want.Code)), Secrets: secretNames(a)}, true
+	}
+	s := Step{Action: a.Name, ActionID: l.ID, Trigger: a.Trigger.ID}
+	if fields := want.differences(l.content()); len(fields) > 0 {
+		s.Fields = fields
+		if slices.Contains(fields, "secrets") {
+			s.Secrets = changedSecrets(a, key, l)
+		}
+		s.CodeDiff = Unified("tenant/"+a.Name, a.CodePath, stripTrailer(l.Code), stripTrailer(want.Code))
+		if v := rollbackTarget(want, l); v != nil {
+			s.Kind, s.Version = Rollback, &VersionRef{ID: v.ID, Number: v.Number}
+			s.Reason = fmt.Sprintf("the commit equals version %d", v.Number)
+			return s, true
+		}
+		s.Kind, s.Reason = Update, "the draft differs: "+strings.Join(fields, ", ")
+		return s, true
+	}
+	if l.Deployed == nil || !l.Deployed.content(l.Trigger).equal(want) {
+		s.Kind, s.Reason = Deploy, "the draft matches the commit but is not deployed"
+		return s, true
+	}
+	return Step{}, false
+}
+
+func secretNames(a *manifest.Action) []string {
+	var out []string
+	for _, s := range a.Secrets {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+// rollbackTarget is the newest version of l that equals want, if versions
+// were loaded.
+func rollbackTarget(want content, l *LiveAction) *Version {
+	var best *Version
+	for i, v := range l.Versions {
+		if v.content(l.Trigger).equal(want) && v.Code == want.Code && (best == nil || v.Number > best.Number) {
+			best = &l.Versions[i]
+		}
+	}
+	return best
+}
+
+// RollbackCandidates names the live actions whose draft differs from the
+// commit and that have versions, so the reader loads their versions and the
+// planner can choose a rollback over a new build.
+func RollbackCandidates(desired *manifest.Repo, live *Live, key []byte) []string {
+	var out []string
+	for _, a := range desired.Actions {
+		l := live.Action(a.Name)
+		if l == nil || l.Deployed == nil {
+			continue
+		}
+		want := content{Code: DesiredCode(a, key), Runtime: a.Runtime, Deps: a.Dependencies, Trigger: a.Trigger}
+		if !want.equal(l.content()) {
+			out = append(out, a.Name)
+		}
+	}
+	return out
+}
+
+func planBindings(t *manifest.Trigger, live []LiveBinding) (Step, bool) {
+	want := make([]Binding, len(t.Bindings))
+	for i, b := range t.Bindings {
+		want[i] = Binding{Action: b.Action, DisplayName: b.DisplayName}
+	}
+	have := make([]Binding, len(live))
+	for i, b := range live {
+		have[i] = Binding{Action: b.Action, DisplayName: b.DisplayName}
+	}
+	if slices.Equal(want, have) {
+		return Step{}, false
+	}
+	return Step{Kind: Bind, Trigger: t.ID, Reason: bindReason(want, have), Bindings: want, Previous: have}, true
+}
+
+func bindReason(want, have []Binding) string {
+	names := func(bs []Binding) []string {
+		out := make([]string, len(bs))
+		for i, b := range bs {
+			out[i] = b.Action
+		}
+		return out
+	}
+	w, h := names(want), names(have)
+	var parts []string
+	for _, n := range w {
+		if !slices.Contains(h, n) {
+			parts = append(parts, "bind "+n)
+		}
+	}
+	for _, n := range h {
+		if !slices.Contains(w, n) {
+			parts = append(parts, "unbind "+n)
+		}
+	}
+	switch {
+	case len(parts) > 0:
+	case slices.Equal(w, h):
+		parts = append(parts, "display names differ")
+	default:
+		parts = append(parts, "reorder")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// planPrune lists the tenant actions the repo does not hold: deleted with
+// prune when it is safe, unmanaged otherwise. It returns the deletes.
+func planPrune(desired *manifest.Repo, live *Live, prune bool, p *Plan) int {
+	deletes := 0
+	for _, l := range sortedByName(live.Actions) {
+		if desired.Action(l.Name) != nil {
+			continue
+		}
+		reason := keepReason(desired, live, l, prune)
+		if reason != "" {
+			p.Unmanaged = append(p.Unmanaged, Unmanaged{Action: l.Name, Reason: reason})
+			continue
+		}
+		p.Steps = append(p.Steps, Step{Kind: Delete, Action: l.Name, ActionID: l.ID, Trigger: l.Trigger.ID, Reason: "not in the repo (--prune)"})
+		deletes++
+	}
+	return deletes
+}
+
+func keepReason(desired *manifest.Repo, live *Live, l *LiveAction, prune bool) string {
+	switch {
+	case l.Integration:
+		return "a Marketplace integration: never deleted"
+	case boundInRepo(desired, l.Name):
+		return "not in the repo, but triggers.yaml binds it"
+	case !prune:
+		return "not in the repo; --prune would delete it"
+	}
+	for trig, bs := range live.Bindings {
+		if desired.Trigger(trig) == nil && slices.ContainsFunc(bs, func(b LiveBinding) bool { return b.Action == l.Name }) {
+			return "bound to " + trig + ", a trigger the repo does not manage: not deleted (the API answers 409)"
+		}
+	}
+	return ""
+}
+
+func boundInRepo(desired *manifest.Repo, name string) bool {
+	for _, t := range desired.Triggers {
+		for _, b := range t.Bindings {
+			if b.Action == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func countDeletable(live *Live) int {
+	n := 0
+	for _, a := range live.Actions {
+		if !a.Integration {
+			n++
+		}
+	}
+	return n
+}
+
+func sortedByName(as []*LiveAction) []*LiveAction {
+	out := slices.Clone(as)
+	slices.SortFunc(out, func(a, b *LiveAction) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}

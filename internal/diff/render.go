@@ -1,0 +1,198 @@
+package diff
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// MarkdownLimit is GitHub's limit on a comment's length.
+const MarkdownLimit = 65535
+
+var symbols = map[Kind]string{Create: "+", Update: "~", Rollback: "<", Deploy: "^", Bind: "=", Delete: "-"}
+
+// Summary counts the steps of each kind, in a sentence.
+func (p *Plan) Summary() string {
+	if p.Empty() {
+		return "No changes: the tenant matches the commit."
+	}
+	n := map[Kind]int{}
+	for _, s := range p.Steps {
+		n[s.Kind]++
+	}
+	return fmt.Sprintf("Plan: %d to create, %d to update, %d to roll back, %d to deploy, %d binding changes, %d to delete.",
+		n[Create], n[Update], n[Rollback], n[Deploy], n[Bind], n[Delete])
+}
+
+func (s Step) subject() string {
+	if s.Kind == Bind {
+		return "trigger " + s.Trigger
+	}
+	return s.Action + " (" + s.Trigger + ")"
+}
+
+func (s Step) why() string {
+	if s.Kind == Rollback {
+		return s.Reason + ": roll back to it, no build"
+	}
+	return s.Reason
+}
+
+// secretLines shows changed secrets by name only.
+func (s Step) secretLines() []string {
+	out := make([]string, len(s.Secrets))
+	for i, name := range s.Secrets {
+		if s.Kind == Create {
+			out[i] = name + ": (set)"
+		} else {
+			out[i] = name + ": (changed)"
+		}
+	}
+	return out
+}
+
+func (s Step) orderLines() []string {
+	var out []string
+	for i, b := range s.Bindings {
+		out = append(out, fmt.Sprintf("%d. %s (%s)", i+1, b.Action, b.DisplayName))
+	}
+	if len(s.Bindings) == 0 {
+		out = append(out, "(no bindings)")
+	}
+	prev := make([]string, len(s.Previous))
+	for i, b := range s.Previous {
+		prev[i] = b.Action
+	}
+	return append(out, "was: ["+strings.Join(prev, ", ")+"]")
+}
+
+// Text writes the plan for a terminal.
+func (p *Plan) Text(w io.Writer) error {
+	var b strings.Builder
+	b.WriteString(p.Summary() + "\n")
+	for _, s := range p.Steps {
+		fmt.Fprintf(&b, "\n%s %-8s %s: %s\n", symbols[s.Kind], s.Kind, s.subject(), s.why())
+		for _, l := range s.secretLines() {
+			b.WriteString("    secret " + l + "\n")
+		}
+		if s.Kind == Bind {
+			for _, l := range s.orderLines() {
+				b.WriteString("    " + l + "\n")
+			}
+		}
+		if s.CodeDiff != "" && s.Kind != Create {
+			for _, l := range strings.SplitAfter(strings.TrimSuffix(s.CodeDiff, "\n"), "\n") {
+				b.WriteString("    " + strings.TrimSuffix(l, "\n") + "\n")
+			}
+		}
+	}
+	if len(p.Unmanaged) > 0 {
+		b.WriteString("\nLeft alone:\n")
+		for _, u := range p.Unmanaged {
+			fmt.Fprintf(&b, "  %s: %s\n", u.Action, u.Reason)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// JSON writes the plan in the documented schema (docs/PLAN.md).
+func (p *Plan) JSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(p)
+}
+
+// Markdown writes the plan as a pull-request comment: a summary table, then a
+// collapsible section per step with its code diff. It stays under limit
+// characters (MarkdownLimit when 0), cutting with a line that says so.
+func (p *Plan) Markdown(w io.Writer, limit int) error {
+	if limit <= 0 {
+		limit = MarkdownLimit
+	}
+	head, sections := p.markdownParts()
+	cut := fmt.Sprintf("\n> **The plan is cut here to fit a comment (%d characters); the full plan is in `actionsync --dry-run --output json`.**\n", limit)
+	var b strings.Builder
+	for _, part := range append([]string{head}, sections...) {
+		if b.Len()+len(part)+len(cut) > limit {
+			if b.Len() == 0 {
+				b.WriteString(truncate(part, limit-len(cut)))
+			}
+			b.WriteString(cut)
+			break
+		}
+		b.WriteString(part)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func truncate(s string, n int) string {
+	if n < 0 {
+		return ""
+	}
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}
+
+func (p *Plan) markdownParts() (string, []string) {
+	var h strings.Builder
+	h.WriteString("### actionsync plan\n\n" + p.Summary() + "\n")
+	if !p.Empty() {
+		h.WriteString("\n| | step | action / trigger | why |\n|---|---|---|---|\n")
+		for _, s := range p.Steps {
+			fmt.Fprintf(&h, "| `%s` | %s | `%s` | %s |\n", symbols[s.Kind], s.Kind, s.subject(), mdEscape(s.why()))
+		}
+	}
+	if len(p.Unmanaged) > 0 {
+		h.WriteString("\n**Left alone:** ")
+		for i, u := range p.Unmanaged {
+			if i > 0 {
+				h.WriteString("; ")
+			}
+			fmt.Fprintf(&h, "`%s` (%s)", u.Action, mdEscape(u.Reason))
+		}
+		h.WriteString("\n")
+	}
+	var sections []string
+	for _, s := range p.Steps {
+		if sec := s.markdownSection(); sec != "" {
+			sections = append(sections, sec)
+		}
+	}
+	return h.String(), sections
+}
+
+func (s Step) markdownSection() string {
+	var body strings.Builder
+	for _, l := range s.secretLines() {
+		body.WriteString("- secret `" + l + "`\n")
+	}
+	if s.Kind == Bind {
+		for _, l := range s.orderLines() {
+			body.WriteString("- " + mdEscape(l) + "\n")
+		}
+	}
+	if s.CodeDiff != "" {
+		fence := "```"
+		for strings.Contains(s.CodeDiff, fence) {
+			fence += "`"
+		}
+		if body.Len() > 0 {
+			body.WriteString("\n")
+		}
+		body.WriteString(fence + "diff\n" + s.CodeDiff + fence + "\n")
+	}
+	if body.Len() == 0 {
+		return ""
+	}
+	return fmt.Sprintf("\n<details><summary><code>%s</code>: %s</summary>\n\n%s\n</details>\n", s.subject(), s.Kind, body.String())
+}
+
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;").Replace(s)
+}

@@ -1,0 +1,193 @@
+package manifest
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+var (
+	runtimePattern = regexp.MustCompile(`^node[0-9]+$`)
+	exactVersion   = regexp.MustCompile(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
+	npmName        = regexp.MustCompile(`^(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*$`)
+	secretName     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// loadAction reads dir/action.yaml and the code it names.
+func (l *loader) loadAction(dir string) {
+	file := dir + "/action.yaml"
+	b, err := fs.ReadFile(l.fsys, file)
+	if err != nil {
+		l.add(&Error{Path: file, Err: errors.New("missing: every directory under actions/ holds an action.yaml")})
+		return
+	}
+	root := l.parse(file, b)
+	if root == nil {
+		return
+	}
+	a := &Action{Name: path.Base(dir), Dir: dir, Runtime: DefaultRuntime, CodePath: "index.js", pos: map[string]int{}}
+	before := len(l.errs)
+	var deps, secrets *yaml.Node
+	l.fields(file, "action.yaml", root, map[string]func(*yaml.Node){
+		"name":         l.str(file, "name", &a.Name, false),
+		"runtime":      l.str(file, "runtime", &a.Runtime, false),
+		"code":         l.str(file, "code", &a.CodePath, false),
+		"trigger":      func(n *yaml.Node) { l.trigger(file, a, n) },
+		"dependencies": func(n *yaml.Node) { deps = n },
+		"secrets":      func(n *yaml.Node) { secrets = n },
+	})
+	recordLines(root, "", a.pos)
+	if _, ok := a.pos["trigger"]; !ok && root.Kind == yaml.MappingNode {
+		l.add(errf(file, 1, "missing required key \"trigger\" (the one trigger this action supports: id and version)"))
+	}
+	if deps != nil {
+		l.dependencies(file, a, deps)
+	}
+	if secrets != nil {
+		l.secrets(file, a, secrets)
+	}
+	l.checkAction(file, a)
+	if len(l.errs) == before {
+		l.readCode(file, a)
+	}
+	l.repo.Actions = append(l.repo.Actions, a)
+}
+
+// recordLines notes the line of every mapping key, by dotted path.
+func recordLines(n *yaml.Node, prefix string, pos map[string]int) {
+	if n.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key := prefix + n.Content[i].Value
+		pos[key] = n.Content[i].Line
+		recordLines(n.Content[i+1], key+".", pos)
+	}
+}
+
+func (l *loader) trigger(file string, a *Action, n *yaml.Node) {
+	l.fields(file, "trigger", n, map[string]func(*yaml.Node){
+		"id":      l.str(file, "trigger.id", &a.Trigger.ID, false),
+		"version": l.str(file, "trigger.version", &a.Trigger.Version, false),
+	})
+	if n.Kind == yaml.MappingNode && a.Trigger.ID == "" {
+		l.add(errf(file, n.Line, "trigger: missing required key \"id\""))
+	}
+}
+
+func (l *loader) dependencies(file string, a *Action, n *yaml.Node) {
+	l.list(file, "dependencies", n, func(i int, item *yaml.Node) {
+		var d Dependency
+		where := fmt.Sprintf("dependencies[%d]", i)
+		l.fields(file, where, item, map[string]func(*yaml.Node){
+			"name":    l.str(file, where+".name", &d.Name, false),
+			"version": l.str(file, where+".version", &d.Version, true),
+		})
+		switch {
+		case item.Kind != yaml.MappingNode:
+		case !npmName.MatchString(d.Name):
+			l.add(errf(file, item.Line, "%s: %q is not an npm package name", where, d.Name))
+		case !exactVersion.MatchString(d.Version):
+			l.add(errf(file, item.Line, "%s: version %q of %s is not an exact version (such as 1.7.9)", where, d.Version, d.Name))
+		default:
+			for _, o := range a.Dependencies {
+				if o.Name == d.Name {
+					l.add(errf(file, item.Line, "%s: %s is listed twice", where, d.Name))
+				}
+			}
+			a.Dependencies = append(a.Dependencies, d)
+		}
+	})
+	sort.Slice(a.Dependencies, func(i, j int) bool { return a.Dependencies[i].Name < a.Dependencies[j].Name })
+}
+
+func (l *loader) secrets(file string, a *Action, n *yaml.Node) {
+	l.list(file, "secrets", n, func(i int, item *yaml.Node) {
+		var s Secret
+		where := fmt.Sprintf("secrets[%d]", i)
+		l.fields(file, where, item, map[string]func(*yaml.Node){
+			"name":      l.str(file, where+".name", &s.Name, false),
+			"from_env":  l.str(file, where+".from_env", &s.FromEnv, false),
+			"from_file": l.str(file, where+".from_file", &s.FromFile, false),
+		})
+		if item.Kind != yaml.MappingNode {
+			return
+		}
+		if err := l.secretValue(&s); err != nil {
+			l.add(errf(file, item.Line, "%s: %v", where, err))
+			return
+		}
+		for _, o := range a.Secrets {
+			if o.Name == s.Name {
+				l.add(errf(file, item.Line, "%s: secret %s is listed twice", where, s.Name))
+			}
+		}
+		a.Secrets = append(a.Secrets, s)
+	})
+	sort.Slice(a.Secrets, func(i, j int) bool { return a.Secrets[i].Name < a.Secrets[j].Name })
+}
+
+// secretValue reads the secret from its one source. Errors name the source,
+// never the value.
+func (l *loader) secretValue(s *Secret) error {
+	switch {
+	case !secretName.MatchString(s.Name):
+		return fmt.Errorf("secret name %q: want letters, digits and _", s.Name)
+	case (s.FromEnv == "") == (s.FromFile == ""):
+		return fmt.Errorf("secret %s: want exactly one of from_env and from_file", s.Name)
+	case s.FromEnv != "":
+		s.Value = l.opts.Getenv(s.FromEnv)
+		if s.Value == "" {
+			return fmt.Errorf("secret %s: $%s is unset or empty", s.Name, s.FromEnv)
+		}
+	default:
+		b, err := l.opts.ReadFile(s.FromFile)
+		if err != nil {
+			return fmt.Errorf("secret %s: read %s: %v", s.Name, s.FromFile, errors.Unwrap(err))
+		}
+		s.Value = strings.TrimRight(string(b), "\r\n")
+		if s.Value == "" {
+			return fmt.Errorf("secret %s: %s is empty", s.Name, s.FromFile)
+		}
+	}
+	return nil
+}
+
+func (l *loader) checkAction(file string, a *Action) {
+	if a.Name == "" || strings.TrimSpace(a.Name) != a.Name {
+		l.add(errf(file, a.Line("name"), "name %q: want a non-empty name without surrounding spaces", a.Name))
+	}
+	if !runtimePattern.MatchString(a.Runtime) {
+		l.add(errf(file, a.Line("runtime"), "runtime %q: want a Node.js runtime such as node22", a.Runtime))
+	}
+}
+
+func (l *loader) readCode(file string, a *Action) {
+	p := path.Join(a.Dir, a.CodePath)
+	if !fs.ValidPath(p) || !strings.HasPrefix(p, a.Dir+"/") {
+		l.add(errf(file, a.Line("code"), "code %q: the code file must be inside %s", a.CodePath, a.Dir))
+		return
+	}
+	b, err := fs.ReadFile(l.fsys, p)
+	if err != nil {
+		l.add(errf(file, a.Line("code"), "code file %s: %v", p, errors.Unwrap(err)))
+		return
+	}
+	a.CodePath, a.Code = p, string(b)
+}
+
+// checkNames reports actions that share a name.
+func (l *loader) checkNames() {
+	for i := 1; i < len(l.repo.Actions); i++ {
+		a, prev := l.repo.Actions[i], l.repo.Actions[i-1]
+		if a.Name == prev.Name {
+			l.add(errf(a.File(), a.Line("name"), "duplicate action name %q (also in %s)", a.Name, prev.File()))
+		}
+	}
+}

@@ -1,0 +1,99 @@
+package manifest_test
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/actionsync/actionsync/internal/manifest"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func testOpts() manifest.Options {
+	return manifest.Options{
+		Getenv: func(k string) string {
+			return map[string]string{"SET": "hunter2-set", "ENRICH_API_KEY": "k-123"}[k]
+		},
+		ReadFile: os.ReadFile,
+	}
+}
+
+// TestBrokenRepos loads each tree under testdata/ and compares every error,
+// with its file and line, to the tree's want.txt.
+func TestBrokenRepos(t *testing.T) {
+	dirs, _ := filepath.Glob("testdata/*")
+	if len(dirs) < 10 {
+		t.Fatalf("found %d broken repos, want the corpus", len(dirs))
+	}
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			_, err := manifest.Load(os.DirFS(dir), testOpts())
+			if err == nil {
+				t.Fatal("loaded without error")
+			}
+			got := err.Error() + "\n"
+			golden := filepath.Join(dir, "want.txt")
+			if *update {
+				os.WriteFile(golden, []byte(got), 0o644)
+			}
+			want, _ := os.ReadFile(golden)
+			if got != string(want) {
+				t.Errorf("errors:\n%s\nwant:\n%s", got, want)
+			}
+			if strings.Contains(got, "hunter2") || strings.Contains(got, "k-123") {
+				t.Errorf("an error shows a secret value: %s", got)
+			}
+		})
+	}
+}
+
+func TestEmpty(t *testing.T) {
+	_, err := manifest.Load(os.DirFS(t.TempDir()), testOpts())
+	if !errors.Is(err, manifest.ErrEmpty) {
+		t.Errorf("empty tree: %v, want ErrEmpty", err)
+	}
+}
+
+func TestExampleRepo(t *testing.T) {
+	repo, err := manifest.Load(os.DirFS("../../examples/repo"), testOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(repo.Actions) < 3 || len(repo.Triggers) < 2 {
+		t.Fatalf("example repo: %d actions, %d triggers", len(repo.Actions), len(repo.Triggers))
+	}
+	catalogue := []manifest.TriggerInfo{
+		{ID: "post-login", Version: "v3", Current: true, Runtimes: []string{"node18", "node22"}},
+		{ID: "credentials-exchange", Version: "v2", Current: true, Runtimes: []string{"node18", "node22"}},
+	}
+	if err := repo.Validate(catalogue, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range repo.Actions {
+		if a.Trigger.Version == "" || a.Code == "" {
+			t.Errorf("%s: trigger %v, %d bytes of code", a.Name, a.Trigger, len(a.Code))
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	repo, err := manifest.Load(os.DirFS("../../examples/repo"), testOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalogue := []manifest.TriggerInfo{{ID: "post-login", Version: "v3", Current: true, Runtimes: []string{"node18"}}}
+	err = repo.Validate(catalogue, map[string]string{})
+	var errs manifest.Errors
+	if !errors.As(err, &errs) || len(errs) < 2 {
+		t.Fatalf("Validate against a poor catalogue: %v", err)
+	}
+	for _, want := range []string{"is not offered by the tenant", "runtime node22 is not offered"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("errors lack %q:\n%v", want, err)
+		}
+	}
+}

@@ -1,0 +1,215 @@
+// Package transport is the HTTP layer between go-auth0 and a tenant: it
+// keeps inside the tenant's rate limit (X-RateLimit-* headers, 429 and
+// Retry-After), retries 5xx answers and dropped connections on calls that
+// are safe to repeat, and counts requests by route and status.
+package transport
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Transport is an http.RoundTripper. Its zero value is not usable; use New.
+type Transport struct {
+	base     http.RoundTripper
+	attempts int
+	now      func() time.Time
+	sleep    func(context.Context, time.Duration) error
+	observe  func(route string, code int)
+
+	mu        sync.Mutex
+	remaining int       // as the last answer reported; -1 unknown
+	reset     time.Time // when the limit resets
+}
+
+// Options configure a Transport.
+type Options struct {
+	// Attempts bounds the tries of one request; 0 means 8.
+	Attempts int
+	// Now and Sleep are the clock; nil means the real one.
+	Now   func() time.Time
+	Sleep func(context.Context, time.Duration) error
+	// Observe, when set, is told the route and status of every answer (code
+	// 0 for a dropped connection).
+	Observe func(route string, code int)
+}
+
+// New wraps base (nil means http.DefaultTransport).
+func New(base http.RoundTripper, opts Options) *Transport {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	t := &Transport{base: base, attempts: opts.Attempts, now: opts.Now, sleep: opts.Sleep, observe: opts.Observe, remaining: -1}
+	if t.attempts <= 0 {
+		t.attempts = 8
+	}
+	if t.now == nil {
+		t.now = time.Now
+	}
+	if t.sleep == nil {
+		t.sleep = sleepCtx
+	}
+	if t.observe == nil {
+		t.observe = func(string, int) {}
+	}
+	return t
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-tm.C:
+		return nil
+	}
+}
+
+// retryable reports whether a request may be sent again after a 5xx or a
+// dropped connection: everything but creating an action, which the engine
+// retries itself after looking the action up by name.
+func retryable(r *http.Request) bool {
+	return !(r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/api/v2/actions/actions"))
+}
+
+// RoundTrip sends r, waiting for the rate limit and retrying as allowed.
+func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
+	var body []byte
+	if r.Body != nil && r.Body != http.NoBody {
+		var err error
+		if body, err = io.ReadAll(r.Body); err != nil {
+			return nil, err
+		}
+		r.Body.Close()
+	}
+	route := Route(r.Method, r.URL.Path)
+	var lastErr error
+	for attempt := 0; attempt < t.attempts; attempt++ {
+		if err := t.waitForLimit(r.Context()); err != nil {
+			return nil, err
+		}
+		resp, err := t.base.RoundTrip(clone(r, body))
+		wait, retry := t.classify(r, resp, err, attempt)
+		if resp != nil {
+			t.observe(route, resp.StatusCode)
+		} else {
+			t.observe(route, 0)
+		}
+		if !retry || attempt == t.attempts-1 {
+			return resp, err
+		}
+		if resp != nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		lastErr = err
+		if err := t.sleep(r.Context(), wait); err != nil {
+			return nil, err
+		}
+	}
+	return nil, lastErr
+}
+
+func clone(r *http.Request, body []byte) *http.Request {
+	c := r.Clone(r.Context())
+	if body != nil {
+		c.Body = io.NopCloser(bytes.NewReader(body))
+		c.ContentLength = int64(len(body))
+		c.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	} else {
+		c.Body = http.NoBody
+		c.ContentLength = 0
+	}
+	return c
+}
+
+// classify reads the rate-limit headers and decides on a retry.
+func (t *Transport) classify(r *http.Request, resp *http.Response, err error, attempt int) (time.Duration, bool) {
+	if err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || r.Context().Err() != nil {
+			return 0, false
+		}
+		return backoff(attempt), retryable(r)
+	}
+	t.note(resp.Header)
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		// Refused before any work: any request may be sent again.
+		return t.retryAfter(resp.Header, attempt), true
+	case resp.StatusCode >= 500:
+		return backoff(attempt), retryable(r)
+	}
+	return 0, false
+}
+
+// backoff is capped, jittered exponential: 100ms, 200ms, ... up to 5s.
+func backoff(attempt int) time.Duration {
+	d := min(100*time.Millisecond<<attempt, 5*time.Second)
+	return d/2 + rand.N(d/2+1)
+}
+
+func (t *Transport) retryAfter(h http.Header, attempt int) time.Duration {
+	if s, err := strconv.Atoi(h.Get("Retry-After")); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if d := t.reset.Sub(t.now()); d > 0 {
+		return d
+	}
+	return backoff(attempt)
+}
+
+func (t *Transport) note(h http.Header) {
+	rem, err1 := strconv.Atoi(h.Get("X-RateLimit-Remaining"))
+	reset, err2 := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64)
+	if err1 != nil || err2 != nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.remaining, t.reset = rem, time.Unix(reset, 0)
+}
+
+// waitForLimit holds a request while the last answer said the limit is
+// spent, until its reset, and takes one from the budget.
+func (t *Transport) waitForLimit(ctx context.Context) error {
+	t.mu.Lock()
+	var wait time.Duration
+	if t.remaining == 0 {
+		wait = t.reset.Sub(t.now())
+		if wait <= 0 {
+			t.remaining = -1
+		}
+	}
+	if t.remaining > 0 {
+		t.remaining--
+	}
+	t.mu.Unlock()
+	if wait <= 0 {
+		return nil
+	}
+	return t.sleep(ctx, min(wait, 2*time.Second))
+}
+
+// Route is the request's path with ids replaced, for metrics: POST
+// /api/v2/actions/actions/{id}/deploy.
+func Route(method, path string) string {
+	segs := strings.Split(path, "/")
+	for i := 1; i < len(segs); i++ {
+		prev := segs[i-1]
+		if prev == "versions" || prev == "executions" || prev == "actions" && i >= 2 && segs[i-2] == "actions" {
+			segs[i] = "{id}"
+		}
+	}
+	return method + " " + strings.Join(segs, "/")
+}
