@@ -12,6 +12,7 @@ import (
 
 	"github.com/actionsync/actionsync/internal/diff"
 	"github.com/actionsync/actionsync/internal/manifest"
+	"github.com/actionsync/actionsync/internal/source"
 	"github.com/actionsync/actionsync/internal/sync"
 )
 
@@ -90,7 +91,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if err != nil {
 		return exitError, err
 	}
-	eng := sync.New(t.api, sync.Dir(c.repo), sync.Options{
+	eng := sync.New(t.api, source.Dir(c.repo), sync.Options{
 		DryRun: c.dryRun, Prune: c.prune, AllowEmpty: c.allowEmpty, SecretKey: t.secretKey,
 		Parallel: c.parallel, Logger: log, Manifest: manifestOptions(t.builtin, log),
 	})

@@ -159,6 +159,8 @@ type actionBody struct {
 		Value *string `json:"value"`
 	} `json:"secrets"`
 	Deploy *bool `json:"deploy"`
+
+	registryErrs []buildError // what the registry said of Deps
 }
 
 func decodeAction(r *http.Request, s *schema) (*actionBody, error) {
@@ -184,6 +186,7 @@ func (t *Tenant) createAction(w http.ResponseWriter, r *http.Request) {
 		answer(w, 0, nil, err)
 		return
 	}
+	body.registryErrs = t.lookupDeps(r.Context(), body.Deps)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.findByName(*body.Name) != nil {
@@ -247,7 +250,9 @@ func (t *Tenant) apply(a *action, body *actionBody, now time.Time) error {
 		a.Secrets = []secret{}
 	}
 	a.Draft, a.UpdatedAt, a.BuildStart = draft, now, now
-	a.BuildErrs = buildErrors(draft.Deps)
+	if body.Deps != nil || a.BuildErrs == nil {
+		a.BuildErrs = append(buildErrors(draft.Deps), body.registryErrs...)
+	}
 	return nil
 }
 
@@ -288,6 +293,7 @@ func (t *Tenant) updateAction(w http.ResponseWriter, r *http.Request) {
 		answer(w, 0, nil, err)
 		return
 	}
+	body.registryErrs = t.lookupDeps(r.Context(), body.Deps)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	a, err := t.findAction(r.PathValue("id"))

@@ -50,6 +50,11 @@ type Options struct {
 	RequestLog io.Writer
 	// Now is the tenant's clock; nil means time.Now.
 	Now func() time.Time
+	// Registry, when set, is the base URL of an npm registry that builds
+	// look each dependency up in (GET {Registry}/{name}/{version}); one it
+	// does not have fails the build. Unset, builds check only that names
+	// and versions are well formed.
+	Registry string
 	// Node is the path of the node binary that runs action tests; "" looks
 	// for node on PATH, "-" disables running code.
 	Node string

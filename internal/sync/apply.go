@@ -18,6 +18,9 @@ import (
 	"github.com/auth0/go-auth0/management"
 )
 
+// createAttempts bounds the creates of one action in one run.
+const createAttempts = 5
+
 // ErrBuildFailed is wrapped by the error of an action whose build failed.
 var ErrBuildFailed = errors.New("build failed")
 
@@ -114,20 +117,38 @@ func (e *Engine) applyAction(ctx context.Context, log *slog.Logger, a *manifest.
 	return v.Number, e.waitDeployed(ctx, id, v.GetID())
 }
 
-// create makes the action. A create is never sent twice: after a failure the
-// action is looked up by name, and a found one is updated instead.
+// create makes the action. A create is never sent twice without looking
+// the action up by name first: after a failed create a found action is
+// updated instead, and a missing one is created again, createAttempts times
+// at most.
 func (e *Engine) create(ctx context.Context, log *slog.Logger, a *manifest.Action) (string, error) {
-	body := e.changes(a, []string{"code", "dependencies", "runtime", "secrets"})
-	err := e.api.Create(ctx, body)
-	if err == nil {
-		return body.GetID(), nil
+	all := []string{"code", "dependencies", "runtime", "secrets"}
+	var err error
+	for attempt := 0; attempt < createAttempts; attempt++ {
+		if attempt > 0 {
+			if err := sleep(ctx, e.opts.Poll<<attempt); err != nil {
+				return "", err
+			}
+		}
+		body := e.changes(a, all)
+		if err = e.api.Create(ctx, body); err == nil {
+			return body.GetID(), nil
+		}
+		var me management.Error
+		if errors.As(err, &me) && me.Status() == http.StatusBadRequest {
+			break // the tenant refuses this action; another try would too
+		}
+		found, lerr := e.findByName(ctx, a.Name)
+		if lerr != nil {
+			return "", fmt.Errorf("create: %w (and looking it up: %v)", err, lerr)
+		}
+		if found != nil {
+			log.Warn("create answered an error but the action exists; updating it instead", "err", err)
+			return found.GetID(), e.api.Update(ctx, found.GetID(), e.changes(a, all))
+		}
+		log.Warn("create failed and the action does not exist; trying again", "err", err)
 	}
-	found, lerr := e.findByName(ctx, a.Name)
-	if lerr != nil || found == nil {
-		return "", fmt.Errorf("create: %w", err)
-	}
-	log.Warn("create answered an error but the action exists; updating it instead", "err", err)
-	return found.GetID(), e.api.Update(ctx, found.GetID(), e.changes(a, []string{"code", "dependencies", "runtime", "secrets"}))
+	return "", fmt.Errorf("create: %w", err)
 }
 
 func (e *Engine) findByName(ctx context.Context, name string) (*management.Action, error) {

@@ -49,14 +49,6 @@ type Source interface {
 	Checkout(ctx context.Context) (fs.FS, string, error)
 }
 
-// Dir is a Source for a local directory; its revision is "local".
-type Dir string
-
-// Checkout returns the directory as it is now.
-func (d Dir) Checkout(context.Context) (fs.FS, string, error) {
-	return fsDir(string(d)), "local", nil
-}
-
 // Options configure an Engine.
 type Options struct {
 	DryRun     bool
