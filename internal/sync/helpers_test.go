@@ -205,4 +205,3 @@ func merge(a, b map[string]string) map[string]string {
 	maps.Copy(out, b)
 	return out
 }
-
