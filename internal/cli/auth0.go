@@ -82,13 +82,13 @@ func loopbackHost(h string) bool {
 }
 
 // connect opens the tenant: AUTH0_DOMAIN's, or the built-in one.
-func connect(ctx context.Context, e auth0Env, keyFile string, log *slog.Logger) (*tenant, error) {
+func connect(ctx context.Context, e auth0Env, keyFile string, observe func(string, int), log *slog.Logger) (*tenant, error) {
 	if e.domain == "" {
-		return connectBuiltin(keyFile, log)
+		return connectBuiltin(keyFile, observe, log)
 	}
 	t := &tenant{}
 	var err error
-	t.api, err = dial(ctx, e)
+	t.api, err = dial(ctx, e, observe)
 	if err != nil {
 		return nil, err
 	}
@@ -96,9 +96,9 @@ func connect(ctx context.Context, e auth0Env, keyFile string, log *slog.Logger) 
 	return t, err
 }
 
-func dial(ctx context.Context, e auth0Env) (*management.Management, error) {
+func dial(ctx context.Context, e auth0Env, observe func(string, int)) (*management.Management, error) {
 	u, _ := url.Parse(withScheme(e.domain))
-	client := &http.Client{Timeout: 60 * time.Second, Transport: transport.New(nil, transport.Options{})}
+	client := &http.Client{Timeout: 60 * time.Second, Transport: transport.New(nil, transport.Options{Observe: observe})}
 	opts := []management.Option{management.WithClient(client), management.WithNoRetries(), management.WithUserAgent("actionsync")}
 	if u.Scheme == "http" {
 		// go-auth0 speaks HTTPS only but for WithInsecure, which sends a
@@ -168,14 +168,14 @@ func secretKey(file, clientSecret string) ([]byte, error) {
 
 // connectBuiltin opens the built-in tenant in process, with its state and
 // fingerprint key under .actionsync/.
-func connectBuiltin(keyFile string, log *slog.Logger) (*tenant, error) {
+func connectBuiltin(keyFile string, observe func(string, int), log *slog.Logger) (*tenant, error) {
 	state := filepath.Join(builtinDir, "local-tenant.json")
 	log.Warn("AUTH0_DOMAIN is not set: using the built-in local tenant; nothing reaches a real Auth0 tenant", "state", state)
 	lt, err := localtenant.New(localtenant.Options{StatePath: state, BuildDelay: 300 * time.Millisecond, Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	client := &http.Client{Transport: transport.New(inProcess{lt}, transport.Options{})}
+	client := &http.Client{Transport: transport.New(inProcess{lt}, transport.Options{Observe: observe})}
 	m, err := management.New("local-tenant.invalid", management.WithClient(client),
 		management.WithStaticToken("built-in"), management.WithNoRetries(), management.WithUserAgent("actionsync"))
 	if err != nil {

@@ -2,9 +2,14 @@ package cli
 
 import (
 	"context"
+	"flag"
+	"path/filepath"
+	"time"
+
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/actionsync/actionsync/internal/daemon"
 	"io"
 	"log/slog"
 	"os"
@@ -18,6 +23,18 @@ import (
 
 type syncConfig struct {
 	repo          string
+	branch        string
+	path          string
+	interval      time.Duration
+	driftInterval time.Duration
+	drift         string
+	listen        string
+	webhookSecret string
+	tokenFile     string
+	gitUsername   string
+	sshKeyFile    string
+	knownHosts    string
+	timeout       time.Duration
 	dryRun        bool
 	once          bool
 	output        string
@@ -28,12 +45,20 @@ type syncConfig struct {
 	parallel      int
 }
 
-func (c *syncConfig) flags(fs interface {
-	StringVar(*string, string, string, string)
-	BoolVar(*bool, string, bool, string)
-	IntVar(*int, string, int, string)
-}) {
-	fs.StringVar(&c.repo, "repo", "", "the repo to sync: a local path")
+func (c *syncConfig) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.repo, "repo", "", "the repo to sync: a local path, or a Git URL (https://, ssh://, git@host:path, file://)")
+	fs.StringVar(&c.branch, "branch", "main", "the branch of a Git URL to follow")
+	fs.StringVar(&c.path, "path", "", "the subfolder of the repo that holds actions/ and triggers.yaml")
+	fs.DurationVar(&c.interval, "interval", 30*time.Second, "daemon: how often to check the Git remote for a new commit")
+	fs.DurationVar(&c.driftInterval, "drift-interval", 5*time.Minute, "daemon: how often to compare with the tenant to heal drift")
+	fs.StringVar(&c.drift, "drift", "heal", "daemon: heal (re-apply the commit) or report (plan and report only) on the drift timer")
+	fs.StringVar(&c.listen, "listen", ":8080", "daemon: address for /healthz, /readyz, /metrics and /webhook")
+	fs.StringVar(&c.webhookSecret, "webhook-secret-file", "", "daemon: file holding the secret of GitHub's X-Hub-Signature-256 (unset: /webhook answers 404)")
+	fs.StringVar(&c.tokenFile, "git-token-file", "", "file holding an HTTPS token for the Git remote (re-read on every fetch)")
+	fs.StringVar(&c.gitUsername, "git-username", "", "username that goes with --git-token-file (default x-access-token)")
+	fs.StringVar(&c.sshKeyFile, "ssh-key-file", "", "file holding an SSH private key for the Git remote")
+	fs.StringVar(&c.knownHosts, "known-hosts-file", "", "known_hosts file pinning the SSH server's key (required with --ssh-key-file)")
+	fs.DurationVar(&c.timeout, "reconcile-timeout", 10*time.Minute, "bound on one reconcile")
 	fs.BoolVar(&c.dryRun, "dry-run", false, "print the plan and change nothing; exit 2 when changes are pending")
 	fs.BoolVar(&c.once, "once", false, "sync once and exit: 0 when the tenant matches the commit, 1 otherwise")
 	fs.StringVar(&c.output, "output", "text", "text, markdown (a PR comment) or json")
@@ -52,8 +77,14 @@ func (c *syncConfig) validate() error {
 	if c.dryRun && c.once {
 		errs = append(errs, errors.New("--dry-run and --once exclude each other"))
 	}
-	if !c.dryRun && !c.once {
-		errs = append(errs, errors.New("the daemon mode is not built yet: give --once or --dry-run"))
+	if c.drift != "heal" && c.drift != "report" {
+		errs = append(errs, fmt.Errorf("--drift %q: want heal or report", c.drift))
+	}
+	if c.interval <= 0 || c.driftInterval <= 0 || c.timeout <= 0 {
+		errs = append(errs, errors.New("--interval, --drift-interval and --reconcile-timeout must be positive"))
+	}
+	if c.sshKeyFile != "" && c.knownHosts == "" {
+		errs = append(errs, errors.New("--ssh-key-file needs --known-hosts-file: the server's key must be pinned"))
 	}
 	switch c.output {
 	case "text", "markdown", "json":
@@ -68,13 +99,28 @@ func (c *syncConfig) validate() error {
 	if c.parallel < 1 {
 		errs = append(errs, fmt.Errorf("--parallel %d: want 1 or more", c.parallel))
 	}
-	if fi, err := os.Stat(c.repo); c.repo != "" && (err != nil || !fi.IsDir()) {
-		errs = append(errs, fmt.Errorf("--repo %s: not a directory", c.repo))
+	if fi, err := os.Stat(c.repo); c.repo != "" && !isURL(c.repo) && (err != nil || !fi.IsDir()) {
+		errs = append(errs, fmt.Errorf("--repo %s: not a directory, nor a Git URL", c.repo))
 	}
 	return errors.Join(errs...)
 }
 
-// runSync is the main command: --dry-run or --once (the daemon comes next).
+// isURL tells a Git URL from a local path.
+func isURL(repo string) bool {
+	return strings.Contains(repo, "://") || strings.HasPrefix(repo, "git@")
+}
+
+// source is the commit source --repo names.
+func (c *syncConfig) source() sync.Source {
+	if isURL(c.repo) {
+		return &source.Remote{URL: c.repo, Branch: c.branch, Sub: c.path, Auth: source.Auth{
+			TokenFile: c.tokenFile, Username: c.gitUsername, SSHKeyFile: c.sshKeyFile, KnownHostsFile: c.knownHosts,
+		}}
+	}
+	return source.Dir(filepath.Join(c.repo, c.path))
+}
+
+// runSync is the main command: --dry-run, --once, or the daemon.
 func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
 	var c syncConfig
 	fs := newFlagSet("actionsync", stderr)
@@ -87,15 +133,20 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		return exitError, err
 	}
 	log := newLogger(stderr, c.logFormat)
-	t, err := connect(ctx, env, c.secretKeyFile, log)
+	metrics := daemon.NewMetrics()
+	t, err := connect(ctx, env, c.secretKeyFile, metrics.ObserveRequest, log)
 	if err != nil {
 		return exitError, err
 	}
-	eng := sync.New(t.api, source.Dir(c.repo), sync.Options{
+	src := c.source()
+	opts := sync.Options{
 		DryRun: c.dryRun, Prune: c.prune, AllowEmpty: c.allowEmpty, SecretKey: t.secretKey,
 		Parallel: c.parallel, Logger: log, Manifest: manifestOptions(t.builtin, log),
-	})
-	res, err := eng.Reconcile(ctx)
+	}
+	if !c.dryRun && !c.once {
+		return exitOK, runDaemon(ctx, &c, t, src, opts, metrics, log)
+	}
+	res, err := sync.New(t.api, src, opts).Reconcile(ctx)
 	if c.dryRun {
 		return dryRunExit(res, err, c.output, stdout)
 	}
@@ -115,6 +166,27 @@ func manifestOptions(builtin bool, log *slog.Logger) manifest.Options {
 		log.Warn("secret source unset: the built-in local tenant gets a placeholder value", "env", k)
 		return "placeholder-for-" + k
 	}}
+}
+
+// runDaemon runs the sidecar until ctx ends (SIGTERM, SIGINT).
+func runDaemon(ctx context.Context, c *syncConfig, t *tenant, src sync.Source, opts sync.Options, m *daemon.Metrics, log *slog.Logger) error {
+	cfg := daemon.Config{
+		Apply: sync.New(t.api, src, opts), Interval: c.interval, DriftInterval: c.driftInterval,
+		ReconcileTimeout: c.timeout, Listen: c.listen, WebhookSecretFile: c.webhookSecret, Metrics: m, Logger: log,
+	}
+	if c.drift == "report" {
+		report := opts
+		report.DryRun = true
+		cfg.Report = sync.New(t.api, src, report)
+	}
+	switch s := src.(type) {
+	case *source.Remote:
+		cfg.Head = s.Head
+	case source.Dir:
+		cfg.Watch = string(s)
+	}
+	log.Info("daemon starting", "repo", c.repo, "branch", c.branch, "interval", c.interval.String(), "drift_interval", c.driftInterval.String(), "drift", c.drift)
+	return daemon.New(cfg).Run(ctx)
 }
 
 func dryRunExit(res *sync.Result, err error, output string, w io.Writer) (int, error) {

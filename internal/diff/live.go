@@ -58,6 +58,14 @@ func (l *Live) Action(name string) *LiveAction {
 	return nil
 }
 
+func (l *Live) byName() map[string]*LiveAction {
+	m := make(map[string]*LiveAction, len(l.Actions))
+	for _, a := range l.Actions {
+		m[a.Name] = a
+	}
+	return m
+}
+
 func (a *LiveAction) content() content {
 	return content{Code: a.Code, Runtime: a.Runtime, Deps: a.Dependencies, Trigger: a.Trigger}
 }

@@ -89,8 +89,9 @@ var ErrDeletesAll = errors.New("the plan deletes every action of the tenant; ref
 // function of its inputs: the same inputs give the same plan.
 func Compute(desired *manifest.Repo, live *Live, opts Options) (*Plan, error) {
 	p := &Plan{FormatVersion: FormatVersion, Steps: []Step{}, Unmanaged: []Unmanaged{}}
+	byName := live.byName()
 	for _, a := range desired.Actions {
-		if s, ok := planAction(a, live.Action(a.Name), opts.SecretKey); ok {
+		if s, ok := planAction(a, byName[a.Name], opts.SecretKey); ok {
 			p.Steps = append(p.Steps, s)
 		}
 	}
@@ -159,8 +160,9 @@ func rollbackTarget(want content, l *LiveAction) *Version {
 // planner can choose a rollback over a new build.
 func RollbackCandidates(desired *manifest.Repo, live *Live, key []byte) []string {
 	var out []string
+	byName := live.byName()
 	for _, a := range desired.Actions {
-		l := live.Action(a.Name)
+		l := byName[a.Name]
 		if l == nil || l.Deployed == nil {
 			continue
 		}

@@ -121,7 +121,7 @@ func (e env) opts() manifest.Options {
 
 // fixture is a tenant, a repo and an engine over real HTTPS and real Git.
 type fixture struct {
-	t    *testing.T
+	t    testing.TB
 	srv  *tenanttest.Server
 	repo *gitRepo
 	env  env
@@ -138,7 +138,7 @@ func (f *fixture) engine(opts sync.Options) *sync.Engine {
 	return sync.New(f.api, source.LocalGit{Path: f.repo.dir}, opts)
 }
 
-func newFixture(t *testing.T, files map[string]string, topts localtenant.Options) *fixture {
+func newFixture(t testing.TB, files map[string]string, topts localtenant.Options) *fixture {
 	t.Helper()
 	if topts.Registry == "" {
 		topts.Registry = npm(t, "lodash/4.17.21", "lodash/4.17.20", "axios/1.7.9")

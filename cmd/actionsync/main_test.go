@@ -1,0 +1,246 @@
+package main_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/actionsync/actionsync/internal/localtenant"
+	"github.com/actionsync/actionsync/internal/localtenant/tenanttest"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "actionsync-bin-*")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "actionsync")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// run runs the binary in dir with env added to a clean environment.
+func run(t *testing.T, dir string, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), binary, args...)
+	cmd.Dir = dir
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{code, out.String(), errb.String()}
+}
+
+func exampleRepo(t *testing.T) string {
+	t.Helper()
+	dst := t.TempDir()
+	if err := os.CopyFS(dst, os.DirFS("../../examples/repo")); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// tenantOverHTTP serves a local tenant on plain HTTP on loopback, the way
+// AUTH0_DOMAIN=http://127.0.0.1:port reaches `actionsync local-tenant`.
+func tenantOverHTTP(t *testing.T) (*localtenant.Tenant, []string) {
+	t.Helper()
+	lt, err := localtenant.New(localtenant.Options{BuildDelay: 20 * time.Millisecond, ClientID: "cid", ClientSecret: "csec", Node: "-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(lt)
+	t.Cleanup(srv.Close)
+	return lt, []string{"AUTH0_DOMAIN=" + srv.URL, "AUTH0_CLIENT_ID=cid", "AUTH0_CLIENT_SECRET=csec", "ENRICH_API_KEY=k1"}
+}
+
+func writeCount(lt *localtenant.Tenant) int {
+	return len(tenanttest.Writes(lt.Requests()))
+}
+
+func TestDryRunAndOnce(t *testing.T) {
+	lt, env := tenantOverHTTP(t)
+	repo := exampleRepo(t)
+	work := t.TempDir()
+
+	r := run(t, work, env, "--dry-run", "--repo", repo)
+	if r.code != 2 || !strings.Contains(r.stdout, "Plan: 4 to create") {
+		t.Fatalf("dry run before seeding: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if n := writeCount(lt); n != 0 {
+		t.Fatalf("the dry run made %d write calls", n)
+	}
+
+	r = run(t, work, env, "--once", "--repo", repo)
+	if r.code != 0 || !strings.Contains(r.stdout, "6 done, 0 failed") {
+		t.Fatalf("--once: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	seeded := writeCount(lt)
+
+	for _, output := range []string{"text", "markdown", "json"} {
+		r = run(t, work, env, "--dry-run", "--repo", repo, "--output", output)
+		if r.code != 0 {
+			t.Errorf("dry run after seeding (%s): exit %d\n%s\n%s", output, r.code, r.stdout, r.stderr)
+		}
+	}
+	var plan struct {
+		FormatVersion int   `json:"format_version"`
+		Steps         []any `json:"steps"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &plan); err != nil || plan.FormatVersion != 1 || len(plan.Steps) != 0 {
+		t.Errorf("json plan: %v %+v\n%s", err, plan, r.stdout)
+	}
+	if n := writeCount(lt); n != seeded {
+		t.Errorf("dry runs after seeding made %d write calls", n-seeded)
+	}
+	r = run(t, work, env, "--once", "--repo", repo, "--output", "json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"applied": []`) {
+		t.Errorf("second --once: exit %d\n%s", r.code, r.stdout)
+	}
+	if n := writeCount(lt); n != seeded {
+		t.Errorf("a second --once made %d write calls", n-seeded)
+	}
+	if strings.Contains(r.stdout+r.stderr, "k1") {
+		t.Error("a secret value was printed")
+	}
+}
+
+func TestBrokenRepoExitsOne(t *testing.T) {
+	lt, env := tenantOverHTTP(t)
+	repo := exampleRepo(t)
+	os.WriteFile(filepath.Join(repo, "actions/deny-blocked-ips/action.yaml"), []byte("trigger:\n  id: post-login\nrunime: node22\n"), 0o644)
+	r := run(t, t.TempDir(), env, "--dry-run", "--repo", repo)
+	if r.code != 1 || !strings.Contains(r.stderr, `actions/deny-blocked-ips/action.yaml:3: unknown key "runime"`) {
+		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	if n := writeCount(lt); n != 0 {
+		t.Errorf("%d write calls for a broken repo", n)
+	}
+}
+
+func TestFlagValidation(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  []string
+		want string
+	}{
+		{"no repo", []string{"--once"}, nil, "--repo is required"},
+		{"bad output", []string{"--dry-run", "--repo", ".", "--output", "yaml"}, nil, `--output "yaml"`},
+		{"env twin", []string{"--dry-run", "--repo", "."}, []string{"ACTIONSYNC_OUTPUT=xml"}, `--output "xml"`},
+		{"plain http beyond loopback", []string{"--once", "--repo", "."}, []string{"AUTH0_DOMAIN=http://example.com", "AUTH0_ACCESS_TOKEN=x"}, "loopback addresses only"},
+		{"domain without credentials", []string{"--once", "--repo", "."}, []string{"AUTH0_DOMAIN=tenant.eu.auth0.com"}, "AUTH0_CLIENT_ID"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run(t, t.TempDir(), tc.env, tc.args...)
+			if r.code != 1 || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q, want 1 and %q", r.code, r.stderr, tc.want)
+			}
+		})
+	}
+}
+
+// TestBuiltinTenant is the README's first command on a fresh clone: no
+// Auth0 settings, the built-in tenant, and a second run that changes nothing.
+func TestBuiltinTenant(t *testing.T) {
+	work := t.TempDir()
+	repo := exampleRepo(t)
+	r := run(t, work, nil, "--once", "--repo", repo, "--log-format", "json")
+	if r.code != 0 {
+		t.Fatalf("first run: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	first, _, _ := strings.Cut(r.stderr, "\n")
+	if !strings.Contains(first, "built-in local tenant") {
+		t.Errorf("first log line does not say it uses the built-in tenant: %s", first)
+	}
+	if _, err := os.Stat(filepath.Join(work, ".actionsync", "local-tenant.json")); err != nil {
+		t.Errorf("state file: %v", err)
+	}
+	r = run(t, work, nil, "--once", "--repo", repo)
+	if r.code != 0 || !strings.Contains(r.stdout, "nothing to do") {
+		t.Errorf("second run: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+// TestLocalTenantCommand runs `actionsync local-tenant --tls`, talks to it
+// with go-auth0, and stops it with SIGTERM.
+func TestLocalTenantCommand(t *testing.T) {
+	dir := t.TempDir()
+	cert := filepath.Join(dir, "cert.pem")
+	reqLog := filepath.Join(dir, "requests.jsonl")
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "local-tenant", "--listen", "127.0.0.1:0", "--tls", "--cert", cert,
+		"--request-log", reqLog, "--build-delay", "0s")
+	cmd.Env = []string{"ACTIONSYNC_CLIENT_ID=cid", "ACTIONSYNC_CLIENT_SECRET=csec"}
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	var url string
+	for url == "" && sc.Scan() {
+		var line struct{ URL string }
+		json.Unmarshal(sc.Bytes(), &line)
+		url = line.URL
+	}
+	go io.Copy(io.Discard, stderr)
+	if !strings.HasPrefix(url, "https://127.0.0.1:") {
+		t.Fatalf("no URL in the log")
+	}
+	pem, _ := os.ReadFile(cert)
+	client := tlsClient(t, pem)
+	resp, err := client.PostForm(url+"/oauth/token", map[string][]string{"grant_type": {"client_credentials"}, "client_id": {"cid"}, "client_secret": {"csec"}})
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("token over TLS with the written certificate: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("after SIGTERM: %v, want exit 0", err)
+	}
+	b, _ := os.ReadFile(reqLog)
+	if !strings.Contains(string(b), `"path":"/oauth/token","status":200`) {
+		t.Errorf("request log: %s", b)
+	}
+}
+
+func tlsClient(t *testing.T, pem []byte) *http.Client {
+	t.Helper()
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatal("the written certificate does not parse")
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+}

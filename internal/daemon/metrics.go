@@ -1,0 +1,69 @@
+package daemon
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the daemon's Prometheus metrics, on a registry of their own.
+type Metrics struct {
+	reg          *prometheus.Registry
+	reconciles   *prometheus.CounterVec
+	duration     *prometheus.HistogramVec
+	requests     *prometheus.CounterVec
+	outOfSync    prometheus.Gauge
+	lastApplied  prometheus.Gauge
+	appliedInfo  *prometheus.GaugeVec
+	sourceErrors prometheus.Counter
+}
+
+// NewMetrics registers the actionsync_* metrics.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "actionsync_reconcile_total", Help: "Reconciles, by result (success, error).",
+		}, []string{"result"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "actionsync_reconcile_duration_seconds", Help: "Time a reconcile took, by result.",
+			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300},
+		}, []string{"result"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "actionsync_auth0_requests_total", Help: "Management API requests, by route and status code (0: no answer).",
+		}, []string{"route", "code"}),
+		outOfSync: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "actionsync_out_of_sync_actions", Help: "Actions and triggers the last reconcile found out of sync and left so.",
+		}),
+		lastApplied: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "actionsync_last_applied_timestamp_seconds", Help: "When a commit was last fully applied.",
+		}),
+		appliedInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "actionsync_last_applied_info", Help: "The commit last fully applied, as a label; value 1.",
+		}, []string{"commit"}),
+		sourceErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "actionsync_source_errors_total", Help: "Failed checks of the Git remote or the repo.",
+		}),
+	}
+	m.reg.MustRegister(m.reconciles, m.duration, m.requests, m.outOfSync, m.lastApplied, m.appliedInfo, m.sourceErrors,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
+
+// ObserveRequest counts one API request; it fits transport.Options.Observe.
+func (m *Metrics) ObserveRequest(route string, code int) {
+	m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+}
+
+// Handler serves the metrics.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+func (m *Metrics) applied(commit string, at float64) {
+	m.lastApplied.Set(at)
+	m.appliedInfo.Reset()
+	m.appliedInfo.WithLabelValues(commit).Set(1)
+}

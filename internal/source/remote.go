@@ -1,0 +1,144 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	gosync "sync"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+	"github.com/go-git/go-git/v5/storage/memory"
+)
+
+// Auth says how to authenticate to a remote. Credentials are read from their
+// files on every use, so a rotated token or key is picked up without a
+// restart.
+type Auth struct {
+	// TokenFile holds an HTTPS token (GitHub, GitLab, ...).
+	TokenFile string
+	// Username goes with the token; default "x-access-token".
+	Username string
+	// SSHKeyFile holds a private key for SSH URLs.
+	SSHKeyFile string
+	// KnownHostsFile pins the SSH server's host key; required with SSH.
+	KnownHostsFile string
+}
+
+func (a Auth) method(url string) (transport.AuthMethod, error) {
+	switch {
+	case a.SSHKeyFile != "":
+		keys, err := gitssh.NewPublicKeysFromFile("git", a.SSHKeyFile, "")
+		if err != nil {
+			return nil, fmt.Errorf("read SSH key %s: %w", a.SSHKeyFile, err)
+		}
+		if a.KnownHostsFile == "" {
+			return nil, errors.New("an SSH key needs a known_hosts file")
+		}
+		cb, err := gitssh.NewKnownHostsCallback(a.KnownHostsFile)
+		if err != nil {
+			return nil, fmt.Errorf("read known hosts %s: %w", a.KnownHostsFile, err)
+		}
+		keys.HostKeyCallback = cb
+		return keys, nil
+	case a.TokenFile != "":
+		b, err := os.ReadFile(a.TokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("read token: %w", err)
+		}
+		user := a.Username
+		if user == "" {
+			user = "x-access-token"
+		}
+		return &githttp.BasicAuth{Username: user, Password: strings.TrimSpace(string(b))}, nil
+	}
+	return nil, nil
+}
+
+// Remote is a branch of a Git repository reached by URL. Head asks the
+// remote where the branch is (one small request); Checkout fetches that
+// exact commit, shallowly, only when it moved.
+type Remote struct {
+	URL    string
+	Branch string
+	Sub    string
+	Auth   Auth
+
+	mu   gosync.Mutex
+	rev  string // the commit last fetched
+	tree fs.FS
+}
+
+// Head returns the commit the branch points at on the remote.
+func (r *Remote) Head(ctx context.Context) (string, error) {
+	auth, err := r.Auth.method(r.URL)
+	if err != nil {
+		return "", err
+	}
+	rem := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{r.URL}})
+	refs, err := rem.ListContext(ctx, &git.ListOptions{Auth: auth})
+	if err != nil {
+		return "", fmt.Errorf("list %s: %w", r.URL, err)
+	}
+	want := plumbing.NewBranchReferenceName(r.branch())
+	for _, ref := range refs {
+		if ref.Name() == want {
+			return ref.Hash().String(), nil
+		}
+	}
+	return "", fmt.Errorf("list %s: no branch %s", r.URL, r.branch())
+}
+
+func (r *Remote) branch() string {
+	if r.Branch == "" {
+		return "main"
+	}
+	return r.Branch
+}
+
+// Checkout returns the tree of the branch's commit, fetching it at depth 1
+// when the branch moved since the last fetch. Any failure is an error: it
+// never becomes an empty tree.
+func (r *Remote) Checkout(ctx context.Context) (fs.FS, string, error) {
+	head, err := r.Head(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if head == r.rev && r.tree != nil {
+		return r.tree, r.rev, nil
+	}
+	auth, err := r.Auth.method(r.URL)
+	if err != nil {
+		return nil, "", err
+	}
+	repo, err := git.CloneContext(ctx, memory.NewStorage(), nil, &git.CloneOptions{
+		URL: r.URL, Auth: auth, ReferenceName: plumbing.NewBranchReferenceName(r.branch()),
+		SingleBranch: true, Depth: 1, NoCheckout: true, Tags: git.NoTags,
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("fetch %s %s: %w", r.URL, r.branch(), err)
+	}
+	ref, err := repo.Head()
+	if err != nil {
+		return nil, "", fmt.Errorf("fetch %s: %w", r.URL, err)
+	}
+	c, err := repo.CommitObject(ref.Hash())
+	if err != nil {
+		return nil, "", fmt.Errorf("fetch %s: commit %s: %w", r.URL, ref.Hash(), err)
+	}
+	tree, err := TreeFS(c, r.Sub)
+	if err != nil {
+		return nil, "", err
+	}
+	r.rev, r.tree = ref.Hash().String(), tree
+	return tree, r.rev, nil
+}

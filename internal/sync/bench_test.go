@@ -1,0 +1,85 @@
+package sync_test
+
+import (
+	"net/http"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/actionsync/actionsync/internal/localtenant"
+	"github.com/actionsync/actionsync/internal/sync"
+)
+
+// BenchmarkConverge200 syncs 200 actions into an empty tenant limited to 10
+// requests a second, with 1 s builds, and reports the time, the API calls,
+// and the lower bound: the calls no sync can avoid (triggers, actions and
+// bindings reads, a create and a deploy per action, one bindings write)
+// divided by the rate limit. Run with -benchtime 1x; it takes minutes.
+func BenchmarkConverge200(b *testing.B) {
+	const n, rate = 200, 10
+	for range b.N {
+		b.StopTimer()
+		f := newFixture(b, manyActions(n), localtenant.Options{RateLimit: rate, BuildDelay: time.Second})
+		start := time.Now()
+		b.StartTimer()
+		res, err := f.engine(sync.Options{Parallel: 16}).Reconcile(b.Context())
+		b.StopTimer()
+		if err != nil || len(res.Applied) != n+1 {
+			b.Fatalf("converge: %v", err)
+		}
+		b.StartTimer()
+		elapsed := time.Since(start)
+		calls, refused := 0, 0
+		for _, r := range f.srv.Requests() {
+			if r.Path == "/oauth/token" {
+				continue
+			}
+			calls++
+			if r.Status == http.StatusTooManyRequests {
+				refused++
+			}
+		}
+		lower := 1 + 2 + 1 + 2*n + 1 // triggers, 2 pages of actions, bindings, create+deploy each, bind
+		b.ReportMetric(elapsed.Seconds(), "s")
+		b.ReportMetric(float64(calls), "calls")
+		b.ReportMetric(float64(refused), "429s")
+		b.ReportMetric(float64(lower), "lower-bound-calls")
+		b.ReportMetric(float64(lower)/rate, "lower-bound-s")
+	}
+}
+
+// BenchmarkSteady1000 is the steady state of 1,000 actions: the calls one
+// Reconcile makes when nothing changed, and the peak heap it reaches.
+func BenchmarkSteady1000(b *testing.B) {
+	f := newFixture(b, manyActions(1000), localtenant.Options{})
+	if _, err := f.engine(sync.Options{Parallel: 16}).Reconcile(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	var peak uint64
+	stop := make(chan struct{})
+	go func() {
+		var m runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+				runtime.ReadMemStats(&m)
+				peak = max(peak, m.HeapAlloc)
+			}
+		}
+	}()
+	calls := 0
+	b.ResetTimer()
+	for b.Loop() {
+		f.srv.ResetRequests()
+		res, err := f.engine(sync.Options{}).Reconcile(b.Context())
+		if err != nil || !res.Plan.Empty() {
+			b.Fatal(err)
+		}
+		calls = len(f.srv.Requests())
+	}
+	close(stop)
+	b.ReportMetric(float64(calls), "calls/op")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+}
