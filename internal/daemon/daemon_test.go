@@ -130,9 +130,9 @@ func start(t *testing.T, o *origin, drift time.Duration) *harness {
 	secretFile := filepath.Join(t.TempDir(), "webhook-secret")
 	os.WriteFile(secretFile, []byte("hook-secret\n"), 0o600)
 	d := daemon.New(daemon.Config{
-		Apply:    sync.New(api, src, sync.Options{Poll: 5 * time.Millisecond, Logger: log}),
-		Head:     src.Head, Interval: 30 * time.Millisecond, DriftInterval: drift,
-		Listen:   "127.0.0.1:0", WebhookSecretFile: secretFile, Metrics: metrics, Logger: log,
+		Apply: sync.New(api, src, sync.Options{Poll: 5 * time.Millisecond, Logger: log}),
+		Head:  src.Head, Interval: 30 * time.Millisecond, DriftInterval: drift,
+		Listen: "127.0.0.1:0", WebhookSecretFile: secretFile, Metrics: metrics, Logger: log,
 		MaxBackoff: 100 * time.Millisecond,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
