@@ -38,6 +38,7 @@ func (e *Engine) apply(ctx context.Context, log *slog.Logger, desired *manifest.
 			actionSteps = append(actionSteps, s)
 		}
 	}
+	e.cache = newStatusCache(e)
 	results := e.applyActions(ctx, log, desired, actionSteps)
 	failed := map[string]bool{}
 	for _, r := range results {
@@ -227,9 +228,12 @@ func (e *Engine) readDraft(ctx context.Context, id string) (*draftState, error) 
 // waitBuilt polls the draft until it is built; a failed build is an error
 // carrying the build's errors.
 func (e *Engine) waitBuilt(ctx context.Context, log *slog.Logger, id string) error {
-	deadline := time.Now().Add(e.opts.BuildTimeout)
+	e.cache.enter()
+	defer e.cache.leave()
+	since := time.Now()
+	deadline := since.Add(e.opts.BuildTimeout)
 	for {
-		d, err := e.readDraft(ctx, id)
+		d, err := e.cache.status(ctx, id, since)
 		if err != nil {
 			return fmt.Errorf("read the draft: %w", err)
 		}
@@ -255,9 +259,11 @@ func (e *Engine) waitBuilt(ctx context.Context, log *slog.Logger, id string) err
 
 // waitDeployed polls until the version is the action's deployed version.
 func (e *Engine) waitDeployed(ctx context.Context, id, versionID string) error {
+	e.cache.enter()
+	defer e.cache.leave()
 	deadline := time.Now().Add(e.opts.BuildTimeout)
 	for {
-		d, err := e.readDraft(ctx, id)
+		d, err := e.cache.status(ctx, id, time.Time{})
 		if err != nil {
 			return fmt.Errorf("read the action: %w", err)
 		}

@@ -22,7 +22,7 @@ func BenchmarkConverge200(b *testing.B) {
 		f := newFixture(b, manyActions(n), localtenant.Options{RateLimit: rate, BuildDelay: time.Second})
 		start := time.Now()
 		b.StartTimer()
-		res, err := f.engine(sync.Options{Parallel: 16}).Reconcile(b.Context())
+		res, err := f.engine(sync.Options{Parallel: 16, Poll: 250 * time.Millisecond}).Reconcile(b.Context())
 		b.StopTimer()
 		if err != nil || len(res.Applied) != n+1 {
 			b.Fatalf("converge: %v", err)

@@ -69,11 +69,12 @@ type Options struct {
 
 // Engine reconciles one tenant with one source.
 type Engine struct {
-	api  API
-	raw  Requester
-	src  Source
-	opts Options
-	log  *slog.Logger
+	cache *statusCache // of the reconcile applying now
+	api   API
+	raw   Requester
+	src   Source
+	opts  Options
+	log   *slog.Logger
 }
 
 // New returns an engine that syncs src into the tenant behind m.

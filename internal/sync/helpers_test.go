@@ -131,7 +131,9 @@ type fixture struct {
 func (f *fixture) engine(opts sync.Options) *sync.Engine {
 	opts.SecretKey = []byte("fixture-secret-key")
 	opts.Manifest = f.env.opts()
-	opts.Poll = 5 * time.Millisecond
+	if opts.Poll == 0 {
+		opts.Poll = 5 * time.Millisecond
+	}
 	if testing.Verbose() {
 		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}

@@ -28,6 +28,8 @@ type Transport struct {
 	mu        sync.Mutex
 	remaining int       // as the last answer reported; -1 unknown
 	reset     time.Time // when the limit resets
+	limit     float64   // requests a second, as X-RateLimit-Limit said; 0 unknown
+	next      time.Time // the earliest start of the next request, pacing at limit
 }
 
 // Options configure a Transport.
@@ -170,6 +172,11 @@ func (t *Transport) retryAfter(h http.Header, attempt int) time.Duration {
 }
 
 func (t *Transport) note(h http.Header) {
+	if l, err := strconv.Atoi(h.Get("X-RateLimit-Limit")); err == nil && l > 0 {
+		t.mu.Lock()
+		t.limit = float64(l)
+		t.mu.Unlock()
+	}
 	rem, err1 := strconv.Atoi(h.Get("X-RateLimit-Remaining"))
 	reset, err2 := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64)
 	if err1 != nil || err2 != nil {
@@ -180,25 +187,29 @@ func (t *Transport) note(h http.Header) {
 	t.remaining, t.reset = rem, time.Unix(reset, 0)
 }
 
-// waitForLimit holds a request while the last answer said the limit is
-// spent, until its reset, and takes one from the budget.
+// waitForLimit paces requests, across all callers, at the limit the tenant
+// advertises (X-RateLimit-Limit a second), and holds them while the last
+// answer said the budget is spent, until its reset: the tenant's 429 becomes
+// rare rather than the way to find the limit.
 func (t *Transport) waitForLimit(ctx context.Context) error {
 	t.mu.Lock()
-	var wait time.Duration
-	if t.remaining == 0 {
-		wait = t.reset.Sub(t.now())
-		if wait <= 0 {
-			t.remaining = -1
-		}
+	now := t.now()
+	start := now
+	if t.remaining == 0 && t.reset.After(start) {
+		start = t.reset
+		t.remaining = -1
 	}
-	if t.remaining > 0 {
-		t.remaining--
+	if t.limit > 0 {
+		if t.next.After(start) {
+			start = t.next
+		}
+		t.next = start.Add(time.Duration(float64(time.Second) / t.limit))
 	}
 	t.mu.Unlock()
-	if wait <= 0 {
-		return nil
+	if wait := start.Sub(now); wait > 0 {
+		return t.sleep(ctx, wait)
 	}
-	return t.sleep(ctx, min(wait, 2*time.Second))
+	return nil
 }
 
 // Route is the request's path with ids replaced, for metrics: POST

@@ -1,0 +1,157 @@
+package transport_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/actionsync/actionsync/internal/transport"
+)
+
+// script answers requests from a list, and records what it saw.
+type script struct {
+	mu      sync.Mutex
+	answers []func() (*http.Response, error)
+	seen    []string
+}
+
+func (s *script) RoundTrip(r *http.Request) (*http.Response, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, _ := io.ReadAll(r.Body)
+	s.seen = append(s.seen, r.Method+" "+r.URL.Path+" "+string(b))
+	a := s.answers[0]
+	s.answers = s.answers[1:]
+	return a()
+}
+
+func answer(code int, headers ...string) func() (*http.Response, error) {
+	return func() (*http.Response, error) {
+		h := http.Header{}
+		for i := 0; i+1 < len(headers); i += 2 {
+			h.Set(headers[i], headers[i+1])
+		}
+		return &http.Response{StatusCode: code, Header: h, Body: io.NopCloser(strings.NewReader("{}"))}, nil
+	}
+}
+
+func dropped() (*http.Response, error) { return nil, errors.New("connection reset by peer") }
+
+// fakeClock records sleeps instead of sleeping.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	sleeps []time.Duration
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *fakeClock) Sleep(_ context.Context, d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sleeps = append(c.sleeps, d)
+	c.now = c.now.Add(d)
+	return nil
+}
+
+func send(t *testing.T, tr http.RoundTripper, method, path, body string) (*http.Response, error) {
+	t.Helper()
+	req, _ := http.NewRequest(method, "https://tenant.example"+path, strings.NewReader(body))
+	return tr.RoundTrip(req)
+}
+
+func TestRetries(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		method   string
+		path     string
+		answers  []func() (*http.Response, error)
+		wantCode int
+		wantSent int
+	}{
+		{"5xx on a read is retried", "GET", "/api/v2/actions/actions", []func() (*http.Response, error){answer(500), answer(503), answer(200)}, 200, 3},
+		{"a dropped PATCH is retried with its body", "PATCH", "/api/v2/actions/actions/x", []func() (*http.Response, error){dropped, answer(200)}, 200, 2},
+		{"a create is never retried on 5xx", "POST", "/api/v2/actions/actions", []func() (*http.Response, error){answer(503)}, 503, 1},
+		{"a create refused with 429 is retried", "POST", "/api/v2/actions/actions", []func() (*http.Response, error){answer(429, "Retry-After", "2"), answer(201)}, 201, 2},
+		{"4xx is an answer", "GET", "/api/v2/actions/actions/x", []func() (*http.Response, error){answer(404)}, 404, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &script{answers: tc.answers}
+			clock := &fakeClock{now: time.Unix(1000, 0)}
+			tr := transport.New(s, transport.Options{Now: clock.Now, Sleep: clock.Sleep})
+			resp, _ := send(t, tr, tc.method, tc.path, `{"name":"a"}`)
+			code := 0
+			if resp != nil {
+				code = resp.StatusCode
+			}
+			if code != tc.wantCode || len(s.seen) != tc.wantSent {
+				t.Errorf("got %d after %d sends, want %d after %d", code, len(s.seen), tc.wantCode, tc.wantSent)
+			}
+			for _, seen := range s.seen {
+				if tc.method != "GET" && !strings.HasSuffix(seen, `{"name":"a"}`) {
+					t.Errorf("a retry lost the body: %q", seen)
+				}
+			}
+		})
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	s := &script{answers: []func() (*http.Response, error){answer(429, "Retry-After", "3"), answer(200)}}
+	clock := &fakeClock{now: time.Unix(1000, 0)}
+	tr := transport.New(s, transport.Options{Now: clock.Now, Sleep: clock.Sleep})
+	send(t, tr, "GET", "/api/v2/actions/actions", "")
+	if len(clock.sleeps) != 1 || clock.sleeps[0] != 3*time.Second {
+		t.Errorf("sleeps = %v, want [3s]", clock.sleeps)
+	}
+}
+
+// TestPacing: once the tenant says its limit, requests start 1/limit apart.
+func TestPacing(t *testing.T) {
+	s := &script{}
+	for range 4 {
+		s.answers = append(s.answers, answer(200, "X-RateLimit-Limit", "4", "X-RateLimit-Remaining", "3", "X-RateLimit-Reset", "1001"))
+	}
+	clock := &fakeClock{now: time.Unix(1000, 0)}
+	tr := transport.New(s, transport.Options{Now: clock.Now, Sleep: clock.Sleep})
+	for range 4 {
+		send(t, tr, "GET", "/api/v2/actions/actions", "")
+	}
+	// The first answer tells the limit; the second request goes at once,
+	// the third and fourth a quarter of a second after the one before.
+	want := []time.Duration{250 * time.Millisecond, 250 * time.Millisecond}
+	if len(clock.sleeps) != 2 || clock.sleeps[0] != want[0] || clock.sleeps[1] != want[1] {
+		t.Errorf("sleeps = %v, want %v", clock.sleeps, want)
+	}
+}
+
+func TestSpentBudgetWaitsForReset(t *testing.T) {
+	s := &script{answers: []func() (*http.Response, error){
+		answer(200, "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", "1005"), answer(200),
+	}}
+	clock := &fakeClock{now: time.Unix(1000, 0)}
+	tr := transport.New(s, transport.Options{Now: clock.Now, Sleep: clock.Sleep})
+	send(t, tr, "GET", "/a", "")
+	send(t, tr, "GET", "/a", "")
+	if len(clock.sleeps) != 1 || clock.sleeps[0] != 5*time.Second {
+		t.Errorf("sleeps = %v, want [5s]", clock.sleeps)
+	}
+}
+
+func TestRoute(t *testing.T) {
+	for in, want := range map[string]string{
+		"/api/v2/actions/actions":                         "GET /api/v2/actions/actions",
+		"/api/v2/actions/actions/abc/deploy":              "GET /api/v2/actions/actions/{id}/deploy",
+		"/api/v2/actions/actions/abc/versions/def/deploy": "GET /api/v2/actions/actions/{id}/versions/{id}/deploy",
+		"/api/v2/actions/triggers/post-login/bindings":    "GET /api/v2/actions/triggers/post-login/bindings",
+		"/api/v2/actions/executions/xyz":                  "GET /api/v2/actions/executions/{id}",
+	} {
+		if got := transport.Route("GET", in); got != want {
+			t.Errorf("Route(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
