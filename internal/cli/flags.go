@@ -40,7 +40,11 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: %s [flags]\n", name)
 		fs.VisitAll(func(f *flag.Flag) {
-			fmt.Fprintf(stderr, "  --%s, $%s\n    \t%s (default %q)\n", f.Name, envName(f.Name), f.Usage, f.DefValue)
+			def := ""
+			if f.DefValue != "" && f.DefValue != "false" {
+				def = " (default " + f.DefValue + ")"
+			}
+			fmt.Fprintf(stderr, "  --%s, $%s\n    \t%s%s\n", f.Name, envName(f.Name), f.Usage, def)
 		})
 	}
 	return fs

@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,6 +34,7 @@ type localTenantConfig struct {
 	requestLog   string
 	clientID     string
 	clientSecret string
+	registry     string
 }
 
 func (c *localTenantConfig) validate() error {
@@ -51,11 +53,7 @@ func (c *localTenantConfig) validate() error {
 	return nil
 }
 
-// runLocalTenant is `actionsync local-tenant`: it serves a local tenant until
-// ctx ends.
-func runLocalTenant(ctx context.Context, args []string, stderr io.Writer, log *slog.Logger) error {
-	var c localTenantConfig
-	fs := newFlagSet("actionsync local-tenant", stderr)
+func (c *localTenantConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:4000", "address to serve on")
 	fs.BoolVar(&c.tls, "tls", false, "serve HTTPS with a generated self-signed certificate")
 	fs.StringVar(&c.cert, "cert", "", "with --tls, write the generated certificate (PEM) here for clients to trust")
@@ -66,6 +64,15 @@ func runLocalTenant(ctx context.Context, args []string, stderr io.Writer, log *s
 	fs.StringVar(&c.requestLog, "request-log", "", "append one JSON line per request to this file")
 	fs.StringVar(&c.clientID, "client-id", "", "the only client id /oauth/token accepts (default: any)")
 	fs.StringVar(&c.clientSecret, "client-secret", "", "the secret of --client-id")
+	fs.StringVar(&c.registry, "npm-registry", "", "npm registry builds look dependencies up in, such as https://registry.npmjs.org (default: check their form only)")
+}
+
+// runLocalTenant is `actionsync local-tenant`: it serves a local tenant until
+// ctx ends.
+func runLocalTenant(ctx context.Context, args []string, stderr io.Writer, log *slog.Logger) error {
+	var c localTenantConfig
+	fs := newFlagSet("actionsync local-tenant", stderr)
+	c.flags(fs)
 	if err := parse(fs, args, osGetenv); err != nil {
 		return err
 	}
@@ -78,7 +85,7 @@ func runLocalTenant(ctx context.Context, args []string, stderr io.Writer, log *s
 func serveLocalTenant(ctx context.Context, c *localTenantConfig, log *slog.Logger) error {
 	opts := localtenant.Options{
 		BuildDelay: c.buildDelay, RateLimit: c.rateLimit, Faults: c.faults, StatePath: c.state,
-		ClientID: c.clientID, ClientSecret: c.clientSecret, Logger: log,
+		ClientID: c.clientID, ClientSecret: c.clientSecret, Registry: c.registry, Logger: log,
 	}
 	if c.requestLog != "" {
 		f, err := os.OpenFile(c.requestLog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)

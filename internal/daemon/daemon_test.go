@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,13 +33,13 @@ import (
 // origin is a bare repository reached by file:// URL, and a working tree
 // that pushes to it.
 type origin struct {
-	t    *testing.T
+	t    testing.TB
 	bare string
 	dir  string
 	repo *git.Repository
 }
 
-func newOrigin(t *testing.T) *origin {
+func newOrigin(t testing.TB) *origin {
 	t.Helper()
 	root := t.TempDir()
 	o := &origin{t: t, bare: filepath.Join(root, "origin.git"), dir: filepath.Join(root, "work")}
@@ -106,7 +107,7 @@ const (
 )
 
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *tenanttest.Server
 	api    *management.Management
 	d      *daemon.Daemon
@@ -114,11 +115,16 @@ type harness struct {
 	secret string
 	stop   context.CancelFunc
 	done   chan error
+	heads  *atomic.Int64 // Git checks made
 }
 
-func start(t *testing.T, o *origin, drift time.Duration) *harness {
+func start(t testing.TB, o *origin, drift time.Duration) *harness {
+	return startWith(t, o, 30*time.Millisecond, drift, 10*time.Millisecond)
+}
+
+func startWith(t testing.TB, o *origin, interval, drift, build time.Duration) *harness {
 	t.Helper()
-	srv := tenanttest.Start(t, localtenant.Options{BuildDelay: 10 * time.Millisecond, Node: "-"})
+	srv := tenanttest.Start(t, localtenant.Options{BuildDelay: build, Node: "-"})
 	metrics := daemon.NewMetrics()
 	client := &http.Client{Transport: transport.New(srv.HTTP.Transport, transport.Options{Observe: metrics.ObserveRequest, Attempts: 2})}
 	api := srv.NewClient(t, management.WithClient(client), management.WithNoRetries())
@@ -129,14 +135,16 @@ func start(t *testing.T, o *origin, drift time.Duration) *harness {
 	}
 	secretFile := filepath.Join(t.TempDir(), "webhook-secret")
 	os.WriteFile(secretFile, []byte("hook-secret\n"), 0o600)
+	heads := &atomic.Int64{}
+	head := func(ctx context.Context) (string, error) { heads.Add(1); return src.Head(ctx) }
 	d := daemon.New(daemon.Config{
-		Apply: sync.New(api, src, sync.Options{Poll: 5 * time.Millisecond, Logger: log}),
-		Head:  src.Head, Interval: 30 * time.Millisecond, DriftInterval: drift,
+		Apply: sync.New(api, src, sync.Options{Poll: max(5*time.Millisecond, build/4), Logger: log}),
+		Head:  head, Interval: interval, DriftInterval: drift,
 		Listen: "127.0.0.1:0", WebhookSecretFile: secretFile, Metrics: metrics, Logger: log,
 		MaxBackoff: 100 * time.Millisecond,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &harness{t: t, srv: srv, api: api, d: d, secret: "hook-secret", stop: cancel, done: make(chan error, 1)}
+	h := &harness{t: t, srv: srv, api: api, d: d, secret: "hook-secret", stop: cancel, done: make(chan error, 1), heads: heads}
 	go func() { h.done <- d.Run(ctx) }()
 	h.base = "http://" + d.Addr().String()
 	t.Cleanup(func() {
