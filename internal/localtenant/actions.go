@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -136,17 +137,6 @@ func (t *Tenant) findByName(name string) *action {
 	return nil
 }
 
-func (t *Tenant) readAction(w http.ResponseWriter, r *http.Request) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	a, err := t.findAction(r.PathValue("id"))
-	if err != nil {
-		answer(w, 0, nil, err)
-		return
-	}
-	answer(w, http.StatusOK, t.renderAction(a, t.opts.Now()), nil)
-}
-
 // actionBody is a decoded, schema-checked create or update body.
 type actionBody struct {
 	Name     *string       `json:"name"`
@@ -240,7 +230,7 @@ func (t *Tenant) apply(a *action, body *actionBody, now time.Time) error {
 	if draft.Runtime == "" {
 		draft.Runtime = trig.DefaultRuntime
 	}
-	if !contains(trig.Runtimes, draft.Runtime) {
+	if !slices.Contains(trig.Runtimes, draft.Runtime) {
 		return badRequest("Invalid runtime: %s is not supported by the %s (%s) trigger.", draft.Runtime, trig.ID, trig.Version)
 	}
 	if body.Secrets != nil {
@@ -254,15 +244,6 @@ func (t *Tenant) apply(a *action, body *actionBody, now time.Time) error {
 		a.BuildErrs = append(buildErrors(draft.Deps), body.registryErrs...)
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // mergeSecrets replaces the secret list: a secret sent with a value takes it;
@@ -287,68 +268,10 @@ func mergeSecrets(old []secret, in []struct {
 	return out
 }
 
-func (t *Tenant) updateAction(w http.ResponseWriter, r *http.Request) {
-	body, err := decodeAction(r, updateActionSchema)
-	if err != nil {
-		answer(w, 0, nil, err)
-		return
-	}
-	body.registryErrs = t.lookupDeps(r.Context(), body.Deps)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	a, err := t.findAction(r.PathValue("id"))
-	if err != nil {
-		answer(w, 0, nil, err)
-		return
-	}
-	if body.Name != nil && *body.Name != a.Name && t.findByName(*body.Name) != nil {
-		answer(w, 0, nil, conflict("An action with the name '"+*body.Name+"' already exists."))
-		return
-	}
-	next := *a
-	now := t.opts.Now()
-	if err := t.apply(&next, body, now); err != nil {
-		answer(w, 0, nil, err)
-		return
-	}
-	*a = next
-	answer(w, http.StatusOK, t.renderAction(a, now), t.save())
-}
-
-func (t *Tenant) deleteAction(w http.ResponseWriter, r *http.Request) {
-	force, err := parseBool(r.URL.Query(), "force")
-	if err != nil {
-		answer(w, 0, nil, err)
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	a, err := t.findAction(r.PathValue("id"))
-	if err != nil {
-		answer(w, 0, nil, err)
-		return
-	}
-	bound := t.boundTo(a.ID)
-	if len(bound) > 0 && (force == nil || !*force) {
-		answer(w, 0, nil, conflict("The action is bound to the "+bound[0]+" trigger. Remove its bindings, or delete with force=true."))
-		return
-	}
-	for _, trig := range bound {
-		t.st.Bindings[trig] = removeAction(t.st.Bindings[trig], a.ID)
-	}
-	for i, x := range t.st.Actions {
-		if x == a {
-			t.st.Actions = append(t.st.Actions[:i:i], t.st.Actions[i+1:]...)
-			break
-		}
-	}
-	answer(w, http.StatusNoContent, nil, t.save())
-}
-
 func (t *Tenant) boundTo(actionID string) []string {
 	var out []string
 	for _, tr := range catalogue {
-		if contains(out, tr.ID) {
+		if slices.Contains(out, tr.ID) {
 			continue
 		}
 		for _, b := range t.st.Bindings[tr.ID] {
@@ -393,99 +316,6 @@ func (t *Tenant) newVersion(a *action, c content, now, readyAt time.Time, errs [
 	return v
 }
 
-func (t *Tenant) deployDraft(w http.ResponseWriter, r *http.Request) {
-	if _, err := readBody(r); err != nil {
-		answer(w, 0, nil, err)
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	a, err := t.findAction(r.PathValue("id"))
-	if err != nil {
-		answer(w, 0, nil, err)
-		return
-	}
-	now := t.opts.Now()
-	if a.draftStatus(now, t.opts.BuildDelay) != statusBuilt {
-		answer(w, 0, nil, &httpError{code: http.StatusBadRequest, message: "A draft must be in the 'built' state before it can be deployed."})
-		return
-	}
-	v := t.newVersion(a, a.Draft, now, a.BuildStart.Add(t.opts.BuildDelay), nil)
-	answer(w, http.StatusOK, t.renderVersion(a, v, false, true), t.save())
-}
-
-func (t *Tenant) deployVersion(w http.ResponseWriter, r *http.Request) {
-	raw, err := readBody(r)
-	var m map[string]any
-	if err == nil {
-		m, err = decodeBody(raw, deployVersionSchema, true)
-	}
-	if err != nil {
-		answer(w, 0, nil, err)
-		return
-	}
-	updateDraft, _ := m["update_draft"].(bool)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	a, err := t.findAction(r.PathValue("id"))
-	if err != nil {
-		answer(w, 0, nil, err)
-		return
-	}
-	old := a.version(r.PathValue("vid"))
-	if old == nil {
-		answer(w, 0, nil, notFound("That action version does not exist."))
-		return
-	}
-	now := t.opts.Now()
-	c := old.Content
-	if updateDraft {
-		a.Draft = c
-		a.Draft.Deps = append([]dependency{}, c.Deps...)
-		a.BuildStart, a.BuildErrs, a.UpdatedAt = now.Add(-t.opts.BuildDelay), nil, now
-	}
-	v := t.newVersion(a, c, now, now, nil)
-	answer(w, http.StatusOK, t.renderVersion(a, v, false, true), t.save())
-}
-
-func (t *Tenant) listVersions(w http.ResponseWriter, r *http.Request) {
-	p, err := parsePage(r.URL.Query())
-	if err != nil {
-		answer(w, 0, nil, err)
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	a, err := t.findAction(r.PathValue("id"))
-	if err != nil {
-		answer(w, 0, nil, err)
-		return
-	}
-	// Newest first, as the API lists them.
-	lo, hi := p.window(len(a.Versions))
-	out := make([]*versionOut, 0, hi-lo)
-	for i := lo; i < hi; i++ {
-		out = append(out, t.renderVersion(a, a.Versions[len(a.Versions)-1-i], false, false))
-	}
-	answer(w, http.StatusOK, listEnvelope("versions", out, p, len(a.Versions)), nil)
-}
-
-func (t *Tenant) readVersion(w http.ResponseWriter, r *http.Request) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	a, err := t.findAction(r.PathValue("id"))
-	if err != nil {
-		answer(w, 0, nil, err)
-		return
-	}
-	v := a.version(r.PathValue("vid"))
-	if v == nil {
-		answer(w, 0, nil, notFound("That action version does not exist."))
-		return
-	}
-	answer(w, http.StatusOK, t.renderVersion(a, v, false, false), nil)
-}
-
 func (t *Tenant) listTriggers(w http.ResponseWriter, r *http.Request) {
 	out := make([]Trigger, len(catalogue))
 	for i, tr := range catalogue {
@@ -512,4 +342,133 @@ func (t *Tenant) emptyArray(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	answer(w, http.StatusOK, []any{}, nil)
+}
+
+// onAction runs fn with the tenant locked and the action the path names,
+// and answers what fn returns: the one shape of every handler of one action.
+func (t *Tenant) onAction(w http.ResponseWriter, r *http.Request, fn func(a *action, now time.Time) (int, any, error)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	a, err := t.findAction(r.PathValue("id"))
+	if err != nil {
+		answer(w, 0, nil, err)
+		return
+	}
+	code, v, err := fn(a, t.opts.Now())
+	answer(w, code, v, err)
+}
+
+func (t *Tenant) readAction(w http.ResponseWriter, r *http.Request) {
+	t.onAction(w, r, func(a *action, now time.Time) (int, any, error) {
+		return http.StatusOK, t.renderAction(a, now), nil
+	})
+}
+
+func (t *Tenant) updateAction(w http.ResponseWriter, r *http.Request) {
+	body, err := decodeAction(r, updateActionSchema)
+	if err != nil {
+		answer(w, 0, nil, err)
+		return
+	}
+	body.registryErrs = t.lookupDeps(r.Context(), body.Deps)
+	t.onAction(w, r, func(a *action, now time.Time) (int, any, error) {
+		if body.Name != nil && *body.Name != a.Name && t.findByName(*body.Name) != nil {
+			return 0, nil, conflict("An action with the name '" + *body.Name + "' already exists.")
+		}
+		next := *a
+		if err := t.apply(&next, body, now); err != nil {
+			return 0, nil, err
+		}
+		*a = next
+		return http.StatusOK, t.renderAction(a, now), t.save()
+	})
+}
+
+func (t *Tenant) deleteAction(w http.ResponseWriter, r *http.Request) {
+	force, err := parseBool(r.URL.Query(), "force")
+	if err != nil {
+		answer(w, 0, nil, err)
+		return
+	}
+	t.onAction(w, r, func(a *action, _ time.Time) (int, any, error) {
+		bound := t.boundTo(a.ID)
+		if len(bound) > 0 && (force == nil || !*force) {
+			return 0, nil, conflict("The action is bound to the " + bound[0] + " trigger. Remove its bindings, or delete with force=true.")
+		}
+		for _, trig := range bound {
+			t.st.Bindings[trig] = removeAction(t.st.Bindings[trig], a.ID)
+		}
+		t.st.Actions = slices.DeleteFunc(t.st.Actions, func(x *action) bool { return x == a })
+		return http.StatusNoContent, nil, t.save()
+	})
+}
+
+func (t *Tenant) deployDraft(w http.ResponseWriter, r *http.Request) {
+	if _, err := readBody(r); err != nil {
+		answer(w, 0, nil, err)
+		return
+	}
+	t.onAction(w, r, func(a *action, now time.Time) (int, any, error) {
+		if a.draftStatus(now, t.opts.BuildDelay) != statusBuilt {
+			return 0, nil, &httpError{code: http.StatusBadRequest, message: "A draft must be in the 'built' state before it can be deployed."}
+		}
+		v := t.newVersion(a, a.Draft, now, a.BuildStart.Add(t.opts.BuildDelay), nil)
+		return http.StatusOK, t.renderVersion(a, v, false, true), t.save()
+	})
+}
+
+// deployVersion is a rollback: a new version with the next number and the
+// old version's content, built already; with update_draft the draft follows.
+func (t *Tenant) deployVersion(w http.ResponseWriter, r *http.Request) {
+	raw, err := readBody(r)
+	var m map[string]any
+	if err == nil {
+		m, err = decodeBody(raw, deployVersionSchema, true)
+	}
+	if err != nil {
+		answer(w, 0, nil, err)
+		return
+	}
+	updateDraft, _ := m["update_draft"].(bool)
+	t.onAction(w, r, func(a *action, now time.Time) (int, any, error) {
+		old := a.version(r.PathValue("vid"))
+		if old == nil {
+			return 0, nil, notFound("That action version does not exist.")
+		}
+		c := old.Content
+		if updateDraft {
+			a.Draft = c
+			a.Draft.Deps = slices.Clone(c.Deps)
+			a.BuildStart, a.BuildErrs, a.UpdatedAt = now.Add(-t.opts.BuildDelay), nil, now
+		}
+		v := t.newVersion(a, c, now, now, nil)
+		return http.StatusOK, t.renderVersion(a, v, false, true), t.save()
+	})
+}
+
+func (t *Tenant) listVersions(w http.ResponseWriter, r *http.Request) {
+	p, err := parsePage(r.URL.Query())
+	if err != nil {
+		answer(w, 0, nil, err)
+		return
+	}
+	t.onAction(w, r, func(a *action, _ time.Time) (int, any, error) {
+		// Newest first, as the API lists them.
+		lo, hi := p.window(len(a.Versions))
+		out := make([]*versionOut, 0, hi-lo)
+		for i := lo; i < hi; i++ {
+			out = append(out, t.renderVersion(a, a.Versions[len(a.Versions)-1-i], false, false))
+		}
+		return http.StatusOK, listEnvelope("versions", out, p, len(a.Versions)), nil
+	})
+}
+
+func (t *Tenant) readVersion(w http.ResponseWriter, r *http.Request) {
+	t.onAction(w, r, func(a *action, _ time.Time) (int, any, error) {
+		v := a.version(r.PathValue("vid"))
+		if v == nil {
+			return 0, nil, notFound("That action version does not exist.")
+		}
+		return http.StatusOK, t.renderVersion(a, v, false, false), nil
+	})
 }

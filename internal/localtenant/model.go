@@ -176,12 +176,10 @@ func (v *version) status(now time.Time, delay time.Duration) string {
 }
 
 func (a *action) deployed() *version {
-	for _, v := range a.Versions {
-		if v.ID == a.DeployedID {
-			return v
-		}
+	if a.DeployedID == "" {
+		return nil
 	}
-	return nil
+	return a.version(a.DeployedID)
 }
 
 func (a *action) version(id string) *version {
