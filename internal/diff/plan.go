@@ -181,7 +181,7 @@ func planBindings(t *manifest.Trigger, live []LiveBinding) (Step, bool) {
 	}
 	have := make([]Binding, len(live))
 	for i, b := range live {
-		have[i] = Binding{Action: b.Action, DisplayName: b.DisplayName}
+		have[i] = Binding(b)
 	}
 	if slices.Equal(want, have) {
 		return Step{}, false

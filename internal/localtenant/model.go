@@ -71,17 +71,6 @@ func triggerKnown(id string) bool {
 	return slices.ContainsFunc(catalogue, func(t Trigger) bool { return t.ID == id })
 }
 
-// currentVersion is the newest non-deprecated version of a trigger id.
-func currentVersion(id string) string {
-	v := ""
-	for _, t := range catalogue {
-		if t.ID == id && (v == "" || t.Status == "CURRENT") {
-			v = t.Version
-		}
-	}
-	return v
-}
-
 type dependency struct {
 	Name        string `json:"name"`
 	Version     string `json:"version,omitempty"`

@@ -87,10 +87,6 @@ func (t *Tenant) run(ctx context.Context, code, trigger string, event any) runRe
 	return res
 }
 
-type testBody struct {
-	Payload map[string]any `json:"payload"`
-}
-
 // testAction runs the draft's code with the payload's event and answers
 // {"payload": {...}} in the recorded shape, with an error object when the
 // code throws. Each run is stored as an execution.

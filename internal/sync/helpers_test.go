@@ -2,7 +2,6 @@ package sync_test
 
 import (
 	"log/slog"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -199,11 +198,5 @@ func concat(parts ...[]string) []string {
 		out = append(out, p...)
 	}
 	slices.Sort(out)
-	return out
-}
-
-func merge(a, b map[string]string) map[string]string {
-	out := maps.Clone(a)
-	maps.Copy(out, b)
 	return out
 }
