@@ -128,6 +128,12 @@ func planAction(a *manifest.Action, l *LiveAction, key []byte) (Step, bool) {
 		s.Kind, s.Reason = Update, "the draft differs: "+strings.Join(fields, ", ")
 		return s, true
 	}
+	if l.Status == "failed" {
+		// The same content failed to build (a registry outage, say): only a
+		// new build can help, and only a write makes one.
+		s.Kind, s.Fields, s.Reason = Update, []string{"code"}, "the draft's last build failed: rebuild it"
+		return s, true
+	}
 	if l.Deployed == nil || !l.Deployed.content(l.Trigger).equal(want) {
 		s.Kind, s.Reason = Deploy, "the draft matches the commit but is not deployed"
 		return s, true

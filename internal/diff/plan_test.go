@@ -165,6 +165,16 @@ func TestCompute(t *testing.T) {
 			want: []stepSummary{{diff.Deploy, "a", ""}},
 		},
 		{
+			name:    "a draft whose build failed is rebuilt, not deployed",
+			desired: repo([]*manifest.Action{a}),
+			live: func() *diff.Live {
+				l := synced(a, "1")
+				l.Deployed, l.Status = nil, "failed"
+				return &diff.Live{Actions: []*diff.LiveAction{l}}
+			}(),
+			want: []stepSummary{{diff.Update, "a", "code"}},
+		},
+		{
 			name:    "reordered bindings",
 			desired: repo([]*manifest.Action{a, b}, bindings("post-login", "b", "a")),
 			live: &diff.Live{Actions: []*diff.LiveAction{synced(a, "1"), synced(b, "2")},

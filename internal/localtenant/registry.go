@@ -15,7 +15,8 @@ func (t *Tenant) lookupDeps(ctx context.Context, deps *[]dependency) []buildErro
 	if t.opts.Registry == "" || deps == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	// The build goes on if the client hangs up, as a real build would.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	var errs []buildError
 	for _, d := range *deps {

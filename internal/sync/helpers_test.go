@@ -136,8 +136,10 @@ func (f *fixture) engine(opts sync.Options) *sync.Engine {
 	if testing.Verbose() {
 		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	return sync.New(f.api, source.LocalGit{Path: f.repo.dir}, opts)
+	return sync.New(f.api, sourceOf(f), opts)
 }
+
+func sourceOf(f *fixture) sync.Source { return source.LocalGit{Path: f.repo.dir} }
 
 func newFixture(t testing.TB, files map[string]string, topts localtenant.Options) *fixture {
 	t.Helper()
