@@ -1,8 +1,12 @@
 package sync_test
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io/fs"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -277,7 +281,8 @@ func TestFailingBuild(t *testing.T) {
 func TestSecretRotation(t *testing.T) {
 	f := synced(t)
 	f.env["ENRICH_API_KEY"] = "key-2"
-	res, calls, err := f.reconcile(sync.Options{})
+	var logs bytes.Buffer
+	res, calls, err := f.reconcile(sync.Options{Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,11 +291,25 @@ func TestSecretRotation(t *testing.T) {
 		t.Errorf("step = %+v, want the secret alone", s)
 	}
 	assertSteady(t, f)
-	// A fresh runner with the same key and value plans nothing.
+	// Neither the value nor an unsalted hash of it is in the logs, the plan,
+	// a URL, or the code the tenant keeps.
+	var plan bytes.Buffer
+	res.Plan.JSON(&plan)
+	sum := sha256.Sum256([]byte("key-2"))
+	l, _ := f.api.Action.List(t.Context(), management.Parameter("actionName", "enrich-profile"))
+	kept := l.Actions[0].GetCode()
+	for what, text := range map[string]string{"logs": logs.String(), "plan": plan.String(), "code": kept} {
+		if strings.Contains(text, "key-2") || strings.Contains(text, hex.EncodeToString(sum[:])[:16]) {
+			t.Errorf("the %s show the secret or its plain hash", what)
+		}
+	}
 	for _, r := range f.srv.Requests() {
 		if strings.Contains(r.Path+r.Query, "key-2") {
 			t.Error("a secret value reached a URL")
 		}
+	}
+	if !strings.Contains(kept, "// actionsync:secrets API_KEY=") {
+		t.Errorf("the code lacks the fingerprint line:\n%s", kept)
 	}
 }
 
