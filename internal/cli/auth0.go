@@ -98,7 +98,12 @@ func connect(ctx context.Context, e auth0Env, keyFile string, observe func(strin
 
 func dial(ctx context.Context, e auth0Env, observe func(string, int)) (*management.Management, error) {
 	u, _ := url.Parse(withScheme(e.domain))
-	client := &http.Client{Timeout: 60 * time.Second, Transport: transport.New(nil, transport.Options{Observe: observe})}
+	// No overall client timeout: waits for the rate limit may be long, and
+	// the reconcile has its own; a tenant that stops answering is cut off
+	// by the header timeout, and the call retried where that is safe.
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.ResponseHeaderTimeout = 60 * time.Second
+	client := &http.Client{Transport: transport.New(base, transport.Options{Observe: observe})}
 	opts := []management.Option{management.WithClient(client), management.WithNoRetries(), management.WithUserAgent("actionsync")}
 	if u.Scheme == "http" {
 		// go-auth0 speaks HTTPS only but for WithInsecure, which sends a
