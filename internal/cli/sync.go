@@ -3,7 +3,9 @@ package cli
 import (
 	"context"
 	"flag"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"encoding/json"
@@ -35,6 +37,7 @@ type syncConfig struct {
 	sshKeyFile    string
 	knownHosts    string
 	timeout       time.Duration
+	suspend       bool
 	dryRun        bool
 	once          bool
 	output        string
@@ -59,6 +62,7 @@ func (c *syncConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.sshKeyFile, "ssh-key-file", "", "file holding an SSH private key for the Git remote")
 	fs.StringVar(&c.knownHosts, "known-hosts-file", "", "known_hosts file pinning the SSH server's key (required with --ssh-key-file)")
 	fs.DurationVar(&c.timeout, "reconcile-timeout", 10*time.Minute, "bound on one reconcile")
+	fs.BoolVar(&c.suspend, "suspend", false, "daemon: start suspended: plan and report, write nothing (SIGUSR1 toggles)")
 	fs.BoolVar(&c.dryRun, "dry-run", false, "print the plan and change nothing; exit 2 when changes are pending")
 	fs.BoolVar(&c.once, "once", false, "sync once and exit: 0 when the tenant matches the commit, 1 otherwise")
 	fs.StringVar(&c.output, "output", "text", "text, markdown (a PR comment) or json")
@@ -174,11 +178,9 @@ func runDaemon(ctx context.Context, c *syncConfig, t *tenant, src sync.Source, o
 		Apply: sync.New(t.api, src, opts), Interval: c.interval, DriftInterval: c.driftInterval,
 		ReconcileTimeout: c.timeout, Listen: c.listen, WebhookSecretFile: c.webhookSecret, Metrics: m, Logger: log,
 	}
-	if c.drift == "report" {
-		report := opts
-		report.DryRun = true
-		cfg.Report = sync.New(t.api, src, report)
-	}
+	report := opts
+	report.DryRun = true
+	cfg.Report, cfg.ReportDrift, cfg.Suspended = sync.New(t.api, src, report), c.drift == "report", c.suspend
 	switch s := src.(type) {
 	case *source.Remote:
 		cfg.Head = s.Head
@@ -186,7 +188,21 @@ func runDaemon(ctx context.Context, c *syncConfig, t *tenant, src sync.Source, o
 		cfg.Watch = string(s)
 	}
 	log.Info("daemon starting", "repo", c.repo, "branch", c.branch, "interval", c.interval.String(), "drift_interval", c.driftInterval.String(), "drift", c.drift)
-	return daemon.New(cfg).Run(ctx)
+	d := daemon.New(cfg)
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-usr1:
+				d.ToggleSuspend()
+			}
+		}
+	}()
+	return d.Run(ctx)
 }
 
 func dryRunExit(res *sync.Result, err error, output string, w io.Writer) (int, error) {

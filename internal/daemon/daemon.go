@@ -37,9 +37,13 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 
 // Config configures a Daemon.
 type Config struct {
-	// Apply reconciles and applies; Report plans only (for --drift=report,
-	// the drift timer uses it). Report may be nil: drift then heals.
+	// Apply reconciles and applies; Report plans only. The drift timer uses
+	// Report when ReportDrift is set (--drift=report), and every reconcile
+	// uses it while the daemon is suspended.
 	Apply, Report Reconciler
+	ReportDrift   bool
+	// Suspended starts the daemon suspended (--suspend): it plans and
+	// reports, and writes nothing, until Resume.
 	// Head, when set, returns the source's current commit cheaply; it is
 	// polled every Interval and a new commit triggers a reconcile.
 	Head     func(ctx context.Context) (string, error)
@@ -59,6 +63,7 @@ type Config struct {
 	// WebhookSecretFile holds the secret of GitHub's X-Hub-Signature-256.
 	// Unset, /webhook answers 404.
 	WebhookSecretFile string
+	Suspended         bool
 	Metrics           *Metrics
 	Logger            *slog.Logger
 	Clock             Clock
@@ -71,6 +76,7 @@ type Daemon struct {
 	trigger chan string
 
 	mu          gosync.Mutex
+	suspended   bool
 	lastOK      time.Time
 	lastFailed  bool
 	reconciled  bool
@@ -96,7 +102,46 @@ func New(cfg Config) *Daemon {
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = 5 * time.Minute
 	}
-	return &Daemon{cfg: cfg, log: cfg.Logger, trigger: make(chan string, 1), ready: make(chan struct{})}
+	d := &Daemon{cfg: cfg, log: cfg.Logger, trigger: make(chan string, 1), ready: make(chan struct{})}
+	d.setSuspended(cfg.Suspended)
+	return d
+}
+
+// Suspend stops all writes (a break-glass pause, say for a manual rollback in
+// the dashboard): reconciles go on, planning and reporting only.
+func (d *Daemon) Suspend() {
+	d.setSuspended(true)
+	d.log.Warn("suspended: planning and reporting only, writing nothing")
+}
+
+// Resume ends a suspension and reconciles at once.
+func (d *Daemon) Resume() {
+	d.setSuspended(false)
+	d.log.Warn("resumed: applying again")
+	d.Kick("resume")
+}
+
+// ToggleSuspend suspends a running daemon, or resumes a suspended one
+// (SIGUSR1).
+func (d *Daemon) ToggleSuspend() {
+	if d.isSuspended() {
+		d.Resume()
+	} else {
+		d.Suspend()
+	}
+}
+
+func (d *Daemon) setSuspended(v bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.suspended = v
+	d.cfg.Metrics.suspended.Set(map[bool]float64{false: 0, true: 1}[v])
+}
+
+func (d *Daemon) isSuspended() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.suspended
 }
 
 // Kick asks for a reconcile. Kicks that arrive during one coalesce into one
@@ -154,9 +199,12 @@ func (d *Daemon) loop(ctx context.Context) {
 		case <-drift:
 			reason = "drift"
 			drift = d.cfg.Clock.After(d.cfg.DriftInterval)
-			if d.cfg.Report != nil {
+			if d.cfg.ReportDrift && d.cfg.Report != nil {
 				rec = d.cfg.Report
 			}
+		}
+		if d.isSuspended() && d.cfg.Report != nil {
+			rec = d.cfg.Report
 		}
 		if d.reconcile(ctx, rec, reason) {
 			if failures > 0 {
@@ -211,7 +259,7 @@ func (d *Daemon) reconcile(ctx context.Context, rec Reconciler, reason string) b
 	case res.Plan.Empty():
 		log.Debug("in sync")
 	case rec != d.cfg.Apply:
-		log.Warn("drift found; reporting only (--drift=report)", "steps", len(res.Plan.Steps), "summary", res.Plan.Summary())
+		log.Warn("out of sync; reporting only (--drift=report or suspended)", "steps", len(res.Plan.Steps), "summary", res.Plan.Summary())
 	default:
 		log.Info("applied", "steps", len(res.Plan.Steps))
 	}

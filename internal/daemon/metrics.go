@@ -19,6 +19,7 @@ type Metrics struct {
 	lastApplied  prometheus.Gauge
 	appliedInfo  *prometheus.GaugeVec
 	sourceErrors prometheus.Counter
+	suspended    prometheus.Gauge
 }
 
 // NewMetrics registers the actionsync_* metrics.
@@ -47,8 +48,11 @@ func NewMetrics() *Metrics {
 		sourceErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "actionsync_source_errors_total", Help: "Failed checks of the Git remote or the repo.",
 		}),
+		suspended: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "actionsync_suspended", Help: "1 while the daemon is suspended (writes nothing), else 0.",
+		}),
 	}
-	m.reg.MustRegister(m.reconciles, m.duration, m.requests, m.outOfSync, m.lastApplied, m.appliedInfo, m.sourceErrors,
+	m.reg.MustRegister(m.reconciles, m.duration, m.requests, m.outOfSync, m.lastApplied, m.appliedInfo, m.sourceErrors, m.suspended,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -63,7 +63,7 @@ func TestDriftReport(t *testing.T) {
 	report := opts
 	report.DryRun = true
 	runDaemon(t, daemon.Config{
-		Apply: sync.New(srv.API, source.Dir(dir), opts), Report: sync.New(srv.API, source.Dir(dir), report),
+		Apply: sync.New(srv.API, source.Dir(dir), opts), Report: sync.New(srv.API, source.Dir(dir), report), ReportDrift: true,
 		DriftInterval: 100 * time.Millisecond, Metrics: m, Logger: slog.New(slog.DiscardHandler),
 	})
 	waitFor(t, "live", func() bool { return deployedCode(srv.API) == codeA })
@@ -106,4 +106,32 @@ func gauge(t *testing.T, m *daemon.Metrics, name string) string {
 		}
 	}
 	return ""
+}
+
+// TestSuspend: a suspended daemon writes nothing while it reports; resumed,
+// it applies at once.
+func TestSuspend(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range actionFiles(codeA) {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755)
+		os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)
+	}
+	srv := tenanttest.Start(t, localtenant.Options{Node: "-"})
+	m := daemon.NewMetrics()
+	opts := sync.Options{Poll: 5 * time.Millisecond}
+	report := opts
+	report.DryRun = true
+	d := runDaemon(t, daemon.Config{
+		Apply: sync.New(srv.API, source.Dir(dir), opts), Report: sync.New(srv.API, source.Dir(dir), report),
+		DriftInterval: 50 * time.Millisecond, Suspended: true, Metrics: m, Logger: slog.New(slog.DiscardHandler),
+	})
+	waitFor(t, "three suspended reconciles", func() bool {
+		return strings.HasPrefix(gauge(t, m, `actionsync_reconcile_total{result="success"}`), "3")
+	})
+	if gauge(t, m, "actionsync_suspended") != "1" || len(tenanttest.Writes(srv.Requests())) != 0 || gauge(t, m, "actionsync_out_of_sync_actions") != "2" {
+		t.Fatalf("suspended: gauge %s, %d writes, out of sync %s", gauge(t, m, "actionsync_suspended"),
+			len(tenanttest.Writes(srv.Requests())), gauge(t, m, "actionsync_out_of_sync_actions"))
+	}
+	d.Resume()
+	waitFor(t, "live after resuming", func() bool { return deployedCode(srv.API) == codeA })
 }
