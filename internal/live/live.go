@@ -38,8 +38,20 @@ type State struct {
 	Reads     int // API calls made
 }
 
+// Requester is go-auth0's plain request, for the fields its typed Action
+// leaves out (installed_integration_id, integration).
+type Requester interface {
+	URI(path ...string) string
+	Request(ctx context.Context, method, uri string, payload any, opts ...management.RequestOption) error
+}
+
+var _ Requester = (*management.Management)(nil)
+
 // Options shape a read.
 type Options struct {
+	// Raw, when set, lists actions with a plain request, so Marketplace
+	// integrations are known (and never pruned); without it none are.
+	Raw Requester
 	// Prune also reads the bindings of the triggers of actions the repo does
 	// not hold, so the plan can tell which are bound elsewhere.
 	Prune bool
@@ -53,7 +65,7 @@ func Read(ctx context.Context, api API, desired *manifest.Repo, opts Options) (*
 	if err := s.readTriggers(ctx, api); err != nil {
 		return nil, err
 	}
-	if err := s.readActions(ctx, api); err != nil {
+	if err := s.readActions(ctx, api, opts.Raw); err != nil {
 		return nil, err
 	}
 	for _, t := range bindingTriggers(desired, s.Live, opts.Prune) {
@@ -86,15 +98,17 @@ func (s *State) readTriggers(ctx context.Context, api API) error {
 
 // readActions pages through every action. go-auth0 never reports the last
 // page, so it stops on total or on an empty page.
-func (s *State) readActions(ctx context.Context, api API) error {
+func (s *State) readActions(ctx context.Context, api API, raw Requester) error {
 	for page := 0; ; page++ {
 		s.Reads++
-		l, err := api.List(ctx, management.Page(page), management.PerPage(pageSize))
+		l, err := listPage(ctx, api, raw, page)
 		if err != nil {
 			return fmt.Errorf("list actions (page %d): %w", page, err)
 		}
 		for _, a := range l.Actions {
-			s.Live.Actions = append(s.Live.Actions, convert(a))
+			la := convert(&a.Action)
+			la.Integration = a.InstalledIntegrationID != "" || a.Integration != nil
+			s.Live.Actions = append(s.Live.Actions, la)
 		}
 		if len(l.Actions) == 0 || len(s.Live.Actions) >= l.Total {
 			if len(s.Live.Actions) < l.Total {
@@ -103,6 +117,38 @@ func (s *State) readActions(ctx context.Context, api API) error {
 			return nil
 		}
 	}
+}
+
+// actionPage is a page of actions with the Marketplace fields go-auth0's
+// Action lacks.
+type actionPage struct {
+	Actions []struct {
+		management.Action
+		InstalledIntegrationID string          `json:"installed_integration_id"`
+		Integration            *map[string]any `json:"integration"`
+	} `json:"actions"`
+	Total int `json:"total"`
+}
+
+func listPage(ctx context.Context, api API, raw Requester, page int) (*actionPage, error) {
+	out := &actionPage{}
+	if raw != nil {
+		uri := raw.URI("actions", "actions") + fmt.Sprintf("?page=%d&per_page=%d", page, pageSize)
+		return out, raw.Request(ctx, "GET", uri, out)
+	}
+	l, err := api.List(ctx, management.Page(page), management.PerPage(pageSize))
+	if err != nil {
+		return nil, err
+	}
+	out.Total = l.Total
+	for _, a := range l.Actions {
+		out.Actions = append(out.Actions, struct {
+			management.Action
+			InstalledIntegrationID string          `json:"installed_integration_id"`
+			Integration            *map[string]any `json:"integration"`
+		}{Action: *a})
+	}
+	return out, nil
 }
 
 func convert(a *management.Action) *diff.LiveAction {

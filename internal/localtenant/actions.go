@@ -106,7 +106,7 @@ func (t *Tenant) listActions(w http.ResponseWriter, r *http.Request) {
 		case trigger != "" && a.trigger() != trigger,
 			name != "" && a.Name != name,
 			deployed != nil && *deployed != (a.DeployedID != ""),
-			installed != nil && *installed: // no Marketplace integrations are installed here
+			installed != nil && *installed != (a.Integration != nil):
 			continue
 		}
 		match = append(match, a)
@@ -471,4 +471,36 @@ func (t *Tenant) readVersion(w http.ResponseWriter, r *http.Request) {
 		}
 		return http.StatusOK, t.renderVersion(a, v, false, false), nil
 	})
+}
+
+// InstallIntegration installs a Marketplace integration as the Marketplace
+// would: an action called name for trigger (at its current version), built
+// and deployed, marked with its integration. The API cannot make one; tests
+// and demos can.
+func (t *Tenant) InstallIntegration(name, trigger string) (string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.findByName(name) != nil {
+		return "", conflict("An action with the name '" + name + "' already exists.")
+	}
+	var ref *TriggerRef
+	for _, tr := range catalogue {
+		if tr.ID == trigger && tr.Status == "CURRENT" {
+			ref = &TriggerRef{ID: tr.ID, Version: tr.Version}
+		}
+	}
+	if ref == nil {
+		return "", badRequest("Invalid trigger: %s", trigger)
+	}
+	now := t.opts.Now()
+	tr, _ := findTrigger(ref.ID, ref.Version)
+	a := &action{
+		ID: newID(), Name: name, CreatedAt: now, UpdatedAt: now, BuildStart: now.Add(-t.opts.BuildDelay),
+		Draft:       content{Code: "// installed from the Marketplace\n", Runtime: tr.DefaultRuntime, Triggers: []TriggerRef{*ref}, Deps: []dependency{}},
+		Secrets:     []secret{},
+		Integration: &Integration{ID: newID(), CatalogID: name, URLSlug: name, Name: name, FeatureType: "action", CreatedAt: ts(now), UpdatedAt: ts(now)},
+	}
+	t.newVersion(a, a.Draft, now, now, nil)
+	t.st.Actions = append(t.st.Actions, a)
+	return a.ID, t.save()
 }

@@ -131,6 +131,19 @@ type action struct {
 	BuildErrs  []buildError `json:"build_errors,omitempty"`
 	Versions   []*version   `json:"versions"`
 	DeployedID string       `json:"deployed_id,omitempty"`
+	// Integration is set on an action installed from the Marketplace.
+	Integration *Integration `json:"integration,omitempty"`
+}
+
+// Integration is a Marketplace integration an action was installed from.
+type Integration struct {
+	ID          string `json:"id"`
+	CatalogID   string `json:"catalog_id"`
+	URLSlug     string `json:"url_slug"`
+	Name        string `json:"name"`
+	FeatureType string `json:"feature_type"`
+	CreatedAt   string `json:"created_at"`
+	UpdatedAt   string `json:"updated_at"`
 }
 
 // draftStatus is where the draft's build stands at now: pending for the first

@@ -27,6 +27,8 @@ type actionOut struct {
 	Errors             []buildError `json:"errors,omitempty"`
 	CurrentVersion     *currentOut  `json:"current_version,omitempty"`
 	DeployedVersion    *versionOut  `json:"deployed_version,omitempty"`
+	InstalledID        string       `json:"installed_integration_id,omitempty"`
+	Integration        *Integration `json:"integration,omitempty"`
 	AllChangesDeployed bool         `json:"all_changes_deployed"`
 }
 
@@ -132,6 +134,9 @@ func (t *Tenant) renderAction(a *action, now time.Time) *actionOut {
 	}
 	if status == statusFailed {
 		out.Errors = a.BuildErrs
+	}
+	if a.Integration != nil {
+		out.InstalledID, out.Integration = "inst_"+a.Integration.ID, a.Integration
 	}
 	return out
 }

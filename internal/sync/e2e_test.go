@@ -324,3 +324,34 @@ func TestDryRunWritesNothing(t *testing.T) {
 	}
 	assertCalls(t, calls, nil)
 }
+
+// TestMarketplaceIntegration: triggers.yaml may bind an integration the
+// repo does not hold, and --prune never deletes one.
+func TestMarketplaceIntegration(t *testing.T) {
+	f := synced(t)
+	if _, err := f.srv.InstallIntegration("fraud-check", "post-login"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.srv.InstallIntegration("unused-integration", "post-login"); err != nil {
+		t.Fatal(err)
+	}
+	f.repo.write(map[string]string{"triggers.yaml": "post-login:\n  - fraud-check\n  - deny-blocked-ips\n  - name: enrich-profile\n    display_name: Enrich profile\n  - require-mfa-for-admins\ncredentials-exchange:\n  - add-token-claims\n"})
+	f.repo.commit("bind the fraud check first")
+	res, calls, err := f.reconcile(sync.Options{Prune: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertCalls(t, calls, []string{bindLogin})
+	var kept []string
+	for _, u := range res.Plan.Unmanaged {
+		kept = append(kept, u.Action+": "+u.Reason)
+	}
+	want := []string{"fraud-check: a Marketplace integration: never deleted", "unused-integration: a Marketplace integration: never deleted"}
+	if !slices.Equal(kept, want) {
+		t.Errorf("unmanaged = %q, want %q", kept, want)
+	}
+	_, calls, err = f.reconcile(sync.Options{Prune: true})
+	if err != nil || len(calls) != 0 {
+		t.Errorf("second run: %v, calls %q", err, calls)
+	}
+}

@@ -135,7 +135,7 @@ func (e *Engine) Reconcile(ctx context.Context) (*Result, error) {
 	if err := e.needKey(desired); err != nil {
 		return nil, err
 	}
-	st, err := live.Read(ctx, e.api, desired, live.Options{Prune: e.opts.Prune, SecretKey: e.opts.SecretKey})
+	st, err := live.Read(ctx, e.api, desired, live.Options{Prune: e.opts.Prune, SecretKey: e.opts.SecretKey, Raw: e.raw})
 	if err != nil {
 		return nil, fmt.Errorf("read the tenant: %w", err)
 	}
