@@ -55,11 +55,10 @@ type Options struct {
 	// Prune also reads the bindings of the triggers of actions the repo does
 	// not hold, so the plan can tell which are bound elsewhere.
 	Prune bool
-	// SecretKey keys secret fingerprints, to find rollback candidates.
-	SecretKey []byte
 }
 
-// Read reads the live state that planning desired needs.
+// Read reads the live state that planning desired needs, but for versions
+// (ReadVersions).
 func Read(ctx context.Context, api API, desired *manifest.Repo, opts Options) (*State, error) {
 	s := &State{Live: &diff.Live{Bindings: map[string][]diff.LiveBinding{}}}
 	if err := s.readTriggers(ctx, api); err != nil {
@@ -73,12 +72,20 @@ func Read(ctx context.Context, api API, desired *manifest.Repo, opts Options) (*
 			return nil, err
 		}
 	}
-	for _, name := range diff.RollbackCandidates(desired, s.Live, opts.SecretKey) {
+	return s, nil
+}
+
+// ReadVersions loads the versions of the named actions: call it with
+// diff.RollbackCandidates once the repo is validated against the catalogue
+// (which fills in trigger versions), so that only actions whose draft really
+// differs cost a read.
+func (s *State) ReadVersions(ctx context.Context, api API, names []string) error {
+	for _, name := range names {
 		if err := s.readVersions(ctx, api, s.Live.Action(name)); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return s, nil
+	return nil
 }
 
 func (s *State) readTriggers(ctx context.Context, api API) error {

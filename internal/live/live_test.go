@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/actionsync/actionsync/internal/diff"
 	"github.com/actionsync/actionsync/internal/live"
 	"github.com/actionsync/actionsync/internal/localtenant"
 	"github.com/actionsync/actionsync/internal/localtenant/tenanttest"
@@ -96,6 +97,9 @@ func TestVersionsOnlyForCandidates(t *testing.T) {
 	changed.Name, changed.Code = "changed", "// new"
 	desired := &manifest.Repo{Actions: []*manifest.Action{&changed, same}}
 	st, err := live.Read(t.Context(), srv.API.Action, desired, live.Options{})
+	if err == nil {
+		err = st.ReadVersions(t.Context(), srv.API.Action, diff.RollbackCandidates(desired, st.Live, nil))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

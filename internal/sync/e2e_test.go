@@ -355,3 +355,25 @@ func TestMarketplaceIntegration(t *testing.T) {
 		t.Errorf("second run: %v, calls %q", err, calls)
 	}
 }
+
+// TestSteadyWithoutTriggerVersions: an action.yaml that leaves the trigger
+// version to the tenant costs no extra read in the steady state.
+func TestSteadyWithoutTriggerVersions(t *testing.T) {
+	files := exampleFiles(t)
+	for name, content := range files {
+		if strings.HasSuffix(name, "action.yaml") {
+			files[name] = strings.NewReplacer("  version: v3\n", "", "  version: v2\n", "").Replace(content)
+		}
+	}
+	f := newFixture(t, files, localtenant.Options{})
+	if _, _, err := f.reconcile(sync.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	res, calls, err := f.reconcile(sync.Options{})
+	if err != nil || !res.Plan.Empty() || len(calls) != 0 {
+		t.Fatalf("second run: %v, %+v, %q", err, res.Plan.Steps, calls)
+	}
+	if n := reads(f.srv); n != 4 {
+		t.Errorf("steady state made %d reads, want 4", n)
+	}
+}

@@ -135,12 +135,15 @@ func (e *Engine) Reconcile(ctx context.Context) (*Result, error) {
 	if err := e.needKey(desired); err != nil {
 		return nil, err
 	}
-	st, err := live.Read(ctx, e.api, desired, live.Options{Prune: e.opts.Prune, SecretKey: e.opts.SecretKey, Raw: e.raw})
+	st, err := live.Read(ctx, e.api, desired, live.Options{Prune: e.opts.Prune, Raw: e.raw})
 	if err != nil {
 		return nil, fmt.Errorf("read the tenant: %w", err)
 	}
 	if err := desired.Validate(st.Catalogue, st.TriggerOf()); err != nil {
 		return nil, err
+	}
+	if err := st.ReadVersions(ctx, e.api, diff.RollbackCandidates(desired, st.Live, e.opts.SecretKey)); err != nil {
+		return nil, fmt.Errorf("read the tenant: %w", err)
 	}
 	plan, err := diff.Compute(desired, st.Live, diff.Options{Prune: e.opts.Prune, AllowEmpty: e.opts.AllowEmpty, SecretKey: e.opts.SecretKey})
 	if err != nil {
