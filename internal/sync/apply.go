@@ -73,6 +73,15 @@ func (e *Engine) applyActions(ctx context.Context, log *slog.Logger, desired *ma
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			alog := log.With("action", s.Action, "step", string(s.Kind))
+			defer func() {
+				// A bug in one step fails that step, not the process: main's
+				// recover cannot reach this goroutine, and a crash exits 2,
+				// which a dry run's caller reads as "changes pending".
+				if p := recover(); p != nil {
+					out[i] = StepResult{Kind: s.Kind, Subject: s.Action, Error: fmt.Sprintf("internal error: %v", p)}
+					alog.Error("step panicked", "panic", p)
+				}
+			}()
 			v, err := e.applyAction(ctx, alog, desired.Action(s.Action), s)
 			out[i] = StepResult{Kind: s.Kind, Subject: s.Action, Version: v}
 			if err != nil {

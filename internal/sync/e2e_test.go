@@ -2,6 +2,7 @@ package sync_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/actionsync/actionsync/internal/diff"
 	"github.com/actionsync/actionsync/internal/localtenant"
@@ -375,5 +377,25 @@ func TestSteadyWithoutTriggerVersions(t *testing.T) {
 	}
 	if n := reads(f.srv); n != 4 {
 		t.Errorf("steady state made %d reads, want 4", n)
+	}
+}
+
+// panicky is the real client, but for a Create that panics.
+type panicky struct{ *management.ActionManager }
+
+func (panicky) Create(context.Context, *management.Action, ...management.RequestOption) error {
+	panic("boom")
+}
+
+// TestPanicFailsTheStep: a panic in one step is that step's error, never a
+// crash (whose exit code 2 would read as "changes pending").
+func TestPanicFailsTheStep(t *testing.T) {
+	f := newFixture(t, exampleFiles(t), localtenant.Options{})
+	eng := sync.NewWith(panicky{f.api.Action}, f.api, sourceOf(f), sync.Options{
+		Poll: 5 * time.Millisecond, SecretKey: []byte("k"), Manifest: f.env.opts(),
+	})
+	_, err := eng.Reconcile(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "internal error: boom") {
+		t.Errorf("error = %v, want the panic as a step error", err)
 	}
 }
