@@ -172,9 +172,6 @@ func (t *Tenant) routes() {
 	// tenant that has none.
 	api("GET "+base+"modules", t.emptyList("modules"))
 	api("GET /api/v2/clients", t.emptyArray)
-	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "Not Found", "")
-	})
 	t.mux = m
 }
 
@@ -206,6 +203,12 @@ func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(rec, http.StatusTooManyRequests, "Global limit has been reached", "too_many_requests")
 			return
 		}
+	}
+	if _, pattern := t.mux.Handler(r); pattern == "" {
+		// No route, or a route without this method (ServeMux's plain-text
+		// 405): Auth0 answers both with its JSON 404.
+		writeError(rec, http.StatusNotFound, "Not Found", "")
+		return
 	}
 	t.mux.ServeHTTP(rec, r)
 }

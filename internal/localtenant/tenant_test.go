@@ -210,3 +210,18 @@ func TestBadBodies(t *testing.T) {
 		})
 	}
 }
+
+func TestUnknownRoutes(t *testing.T) {
+	srv := tenanttest.Start(t, localtenant.Options{})
+	tok := fetchToken(t, srv)
+	for _, tc := range []struct{ method, path string }{
+		{"GET", "/api/v2/nothing"},
+		{"PUT", "/api/v2/actions/actions"},
+		{"DELETE", "/api/v2/actions/triggers"},
+	} {
+		code, body := send(t, srv, tok, tc.method, tc.path, "")
+		if code != 404 || !strings.Contains(string(body), `"statusCode":404`) {
+			t.Errorf("%s %s: %d %s, want Auth0's JSON 404", tc.method, tc.path, code, body)
+		}
+	}
+}
