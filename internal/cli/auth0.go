@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,6 +21,7 @@ import (
 	"github.com/actionsync/actionsync/internal/transport"
 	"github.com/auth0/go-auth0/management"
 	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 )
 
 // builtinDir holds the built-in tenant's state and key.
@@ -106,16 +106,20 @@ func dial(ctx context.Context, e auth0Env, observe func(string, int)) (*manageme
 	client := &http.Client{Transport: transport.New(base, transport.Options{Observe: observe})}
 	opts := []management.Option{management.WithClient(client), management.WithNoRetries(), management.WithUserAgent("actionsync")}
 	if u.Scheme == "http" {
-		// go-auth0 speaks HTTPS only but for WithInsecure, which sends a
-		// fixed token; fetch a real one first.
-		tok := e.accessToken
-		if tok == "" {
-			var err error
-			if tok, err = fetchToken(ctx, client, "http://"+u.Host, e); err != nil {
-				return nil, err
+		// go-auth0 speaks plain HTTP only with WithInsecure, which sends a
+		// fixed token; the transport below it replaces that with a token of
+		// our own, fetched and refreshed by client credentials.
+		src := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: e.accessToken})
+		if e.accessToken == "" {
+			cc := clientcredentials.Config{ClientID: e.clientID, ClientSecret: e.clientSecret,
+				TokenURL: "http://" + u.Host + "/oauth/token", EndpointParams: url.Values{"audience": {"http://" + u.Host + "/api/v2/"}}}
+			src = cc.TokenSource(context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, &http.Client{Transport: base}))
+			if _, err := src.Token(); err != nil {
+				return nil, fmt.Errorf("get a token from %s: %w", u.Host, err)
 			}
 		}
-		opts = append(opts, management.WithInsecure(), management.WithStaticToken(tok))
+		client.Transport = &oauth2.Transport{Source: src, Base: client.Transport}
+		opts = append(opts, management.WithInsecure())
 	} else if e.accessToken != "" {
 		opts = append(opts, management.WithStaticToken(e.accessToken))
 	} else {
@@ -127,27 +131,6 @@ func dial(ctx context.Context, e auth0Env, observe func(string, int)) (*manageme
 		return nil, fmt.Errorf("connect to %s: %w", u.Host, err)
 	}
 	return m, nil
-}
-
-func fetchToken(ctx context.Context, c *http.Client, base string, e auth0Env) (string, error) {
-	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {e.clientID},
-		"client_secret": {e.clientSecret}, "audience": {base + "/api/v2/"}}
-	req, _ := http.NewRequestWithContext(ctx, "POST", base+"/oauth/token", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := c.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("get a token from %s: %w", base, err)
-	}
-	defer resp.Body.Close()
-	var body struct {
-		AccessToken string `json:"access_token"`
-		Error       string `json:"error_description"`
-	}
-	json.NewDecoder(resp.Body).Decode(&body)
-	if resp.StatusCode != http.StatusOK || body.AccessToken == "" {
-		return "", fmt.Errorf("get a token from %s: %s %s", base, resp.Status, body.Error)
-	}
-	return body.AccessToken, nil
 }
 
 // secretKey is the fingerprint key: the file's content, or else one derived
