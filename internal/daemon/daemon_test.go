@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -206,9 +207,17 @@ func TestPushGoesLive(t *testing.T) {
 		t.Errorf("/healthz = %d", code)
 	}
 
+	h.eventually("settled", func() bool { return h.metric(`actionsync_reconcile_total{result="success"} 1`) != "" })
+	h.srv.ResetRequests()
 	o.commit(actionFiles(codeB))
 	o.push()
 	h.eventually("the pushed commit live", func() bool { return h.liveCode() == codeB })
+	h.eventually("the push's reconcile recorded", func() bool {
+		return h.metric(`actionsync_reconcile_total{result="success"} 2`) != ""
+	})
+	if got := writeRoutes(h.srv); strings.Join(got, ", ") != "PATCH /api/v2/actions/actions/{id}, POST /api/v2/actions/actions/{id}/deploy" {
+		t.Errorf("the push made writes %q, want one update and one deploy", got)
+	}
 
 	// The branch moves back (a force-push of an older commit): followed.
 	o.resetTo(a)
@@ -288,6 +297,9 @@ func TestWebhook(t *testing.T) {
 	if m := h.metric(`actionsync_reconcile_total{result="success"}`); m != `actionsync_reconcile_total{result="success"} 1` {
 		t.Errorf("a bad webhook caused a reconcile: %s", m)
 	}
+	if w := writeRoutes(h.srv); len(w) != 0 {
+		t.Errorf("bad webhooks made writes: %q", w)
+	}
 	req, _ := http.NewRequest("POST", h.base+"/webhook", bytes.NewReader(body))
 	req.Header.Set("X-Hub-Signature-256", sign(h.secret, body))
 	resp, err := http.DefaultClient.Do(req)
@@ -338,4 +350,15 @@ func TestStopsOnCancel(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return after cancel")
 	}
+}
+
+// writeRoutes is the tenant's write requests since its log was reset, as
+// sorted routes.
+func writeRoutes(srv *tenanttest.Server) []string {
+	var out []string
+	for _, r := range tenanttest.Writes(srv.Requests()) {
+		out = append(out, transport.Route(r.Method, r.Path))
+	}
+	slices.Sort(out)
+	return out
 }

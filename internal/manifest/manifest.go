@@ -130,6 +130,7 @@ type Error struct {
 	Err  error
 }
 
+// Error formats the problem as path:line: message.
 func (e *Error) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("%s:%d: %v", e.Path, e.Line, e.Err)
@@ -137,11 +138,13 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s: %v", e.Path, e.Err)
 }
 
+// Unwrap returns the underlying problem.
 func (e *Error) Unwrap() error { return e.Err }
 
 // Errors is every problem found in a repo, sorted by file and line.
 type Errors []*Error
 
+// Error lists every problem, one a line.
 func (es Errors) Error() string {
 	lines := make([]string, len(es))
 	for i, e := range es {
