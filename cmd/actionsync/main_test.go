@@ -289,3 +289,26 @@ func TestDaemonSIGTERM(t *testing.T) {
 		t.Errorf("after SIGTERM: %v, want exit 0", err)
 	}
 }
+
+// TestSecretsNeedAKey: with only an access token there is no client secret
+// to derive the fingerprint key from, so a repo with secrets is refused
+// before any call, unless --secret-key-file is given.
+func TestSecretsNeedAKey(t *testing.T) {
+	lt, env := tenantOverHTTP(t)
+	domain := strings.TrimPrefix(env[0], "AUTH0_DOMAIN=")
+	tokenEnv := []string{"AUTH0_DOMAIN=" + domain, "AUTH0_ACCESS_TOKEN=not-checked-yet", "ENRICH_API_KEY=k1"}
+	repo := exampleRepo(t)
+	r := run(t, t.TempDir(), tokenEnv, "--dry-run", "--repo", repo)
+	if r.code != 1 || !strings.Contains(r.stderr, "no fingerprint key is configured") {
+		t.Errorf("exit %d, stderr %s", r.code, r.stderr)
+	}
+	if n := len(lt.Requests()); n != 0 {
+		t.Errorf("%d requests before refusing", n)
+	}
+	keyFile := filepath.Join(t.TempDir(), "key")
+	os.WriteFile(keyFile, []byte("a-key-of-at-least-sixteen-characters"), 0o600)
+	r = run(t, t.TempDir(), tokenEnv, "--dry-run", "--repo", repo, "--secret-key-file", keyFile)
+	if r.code != 1 || !strings.Contains(r.stderr, "401") {
+		t.Errorf("with a key file the run reaches the tenant (which refuses the token): exit %d, %s", r.code, r.stderr)
+	}
+}
