@@ -106,35 +106,48 @@ func (s *State) readTriggers(ctx context.Context, api API) error {
 // readActions pages through every action. go-auth0 never reports the last
 // page, so it stops on total or on an empty page.
 func (s *State) readActions(ctx context.Context, api API, raw Requester) error {
+	actions, calls, err := ListActions(ctx, api, raw)
+	s.Reads += calls
+	s.Live.Actions = actions
+	return err
+}
+
+// ListActions pages through every action of the tenant, 100 a page, and
+// returns them with the calls it took. go-auth0 never reports the last page,
+// so it stops on total or on an empty page; fewer actions than total is an
+// error. With raw, Marketplace integrations are marked.
+func ListActions(ctx context.Context, api API, raw Requester) ([]*diff.LiveAction, int, error) {
+	var out []*diff.LiveAction
 	for page := 0; ; page++ {
-		s.Reads++
 		l, err := listPage(ctx, api, raw, page)
 		if err != nil {
-			return fmt.Errorf("list actions (page %d): %w", page, err)
+			return nil, page + 1, fmt.Errorf("list actions (page %d): %w", page, err)
 		}
 		for _, a := range l.Actions {
 			la := convert(&a.Action)
 			la.Integration = a.InstalledIntegrationID != "" || a.Integration != nil
-			s.Live.Actions = append(s.Live.Actions, la)
+			out = append(out, la)
 		}
-		if len(l.Actions) == 0 || len(s.Live.Actions) >= l.Total {
-			if len(s.Live.Actions) < l.Total {
-				return fmt.Errorf("list actions: the tenant reports %d actions but served %d", l.Total, len(s.Live.Actions))
+		if len(l.Actions) == 0 || len(out) >= l.Total {
+			if len(out) < l.Total {
+				return nil, page + 1, fmt.Errorf("list actions: the tenant reports %d actions but served %d", l.Total, len(out))
 			}
-			return nil
+			return out, page + 1, nil
 		}
 	}
 }
 
-// actionPage is a page of actions with the Marketplace fields go-auth0's
-// Action lacks.
+// listedAction is an action with the Marketplace fields go-auth0's Action
+// lacks.
+type listedAction struct {
+	management.Action
+	InstalledIntegrationID string          `json:"installed_integration_id"`
+	Integration            *map[string]any `json:"integration"`
+}
+
 type actionPage struct {
-	Actions []struct {
-		management.Action
-		InstalledIntegrationID string          `json:"installed_integration_id"`
-		Integration            *map[string]any `json:"integration"`
-	} `json:"actions"`
-	Total int `json:"total"`
+	Actions []listedAction `json:"actions"`
+	Total   int            `json:"total"`
 }
 
 func listPage(ctx context.Context, api API, raw Requester, page int) (*actionPage, error) {
@@ -149,11 +162,7 @@ func listPage(ctx context.Context, api API, raw Requester, page int) (*actionPag
 	}
 	out.Total = l.Total
 	for _, a := range l.Actions {
-		out.Actions = append(out.Actions, struct {
-			management.Action
-			InstalledIntegrationID string          `json:"installed_integration_id"`
-			Integration            *map[string]any `json:"integration"`
-		}{Action: *a})
+		out.Actions = append(out.Actions, listedAction{Action: *a})
 	}
 	return out, nil
 }

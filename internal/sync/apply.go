@@ -207,13 +207,15 @@ func (e *Engine) changes(a *manifest.Action, fields []string) *management.Action
 // draftState is the part of an action the waits read. go-auth0's Action
 // has no errors field, so it is read with a plain request.
 type draftState struct {
-	Status   string `json:"status"`
-	Deployed *struct {
-		ID string `json:"id"`
-	} `json:"deployed_version"`
-	Errors []struct {
+	Status   string      `json:"status"`
+	Deployed *versionRef `json:"deployed_version"`
+	Errors   []struct {
 		Msg string `json:"msg"`
 	} `json:"errors"`
+}
+
+type versionRef struct {
+	ID string `json:"id"`
 }
 
 func (e *Engine) readDraft(ctx context.Context, id string) (*draftState, error) {
@@ -227,9 +229,7 @@ func (e *Engine) readDraft(ctx context.Context, id string) (*draftState, error) 
 	}
 	d := &draftState{Status: a.GetStatus()}
 	if a.DeployedVersion != nil {
-		d.Deployed = &struct {
-			ID string `json:"id"`
-		}{ID: a.DeployedVersion.GetID()}
+		d.Deployed = &versionRef{ID: a.DeployedVersion.GetID()}
 	}
 	return d, nil
 }

@@ -5,7 +5,7 @@ import (
 	gosync "sync"
 	"time"
 
-	"github.com/auth0/go-auth0/management"
+	"github.com/actionsync/actionsync/internal/live"
 )
 
 // statusCache answers "where is this action's build?" for many waiting
@@ -55,26 +55,17 @@ func (c *statusCache) status(ctx context.Context, id string, since time.Time) (*
 
 // refresh lists every action; callers hold c.mu.
 func (c *statusCache) refresh(ctx context.Context) error {
-	byID := map[string]*draftState{}
-	pages := 0
-	for page := 0; ; page++ {
-		l, err := c.e.api.List(ctx, management.Page(page), management.PerPage(100))
-		if err != nil {
-			return err
+	actions, pages, err := live.ListActions(ctx, c.e.api, nil)
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]*draftState, len(actions))
+	for _, a := range actions {
+		d := &draftState{Status: a.Status}
+		if a.Deployed != nil {
+			d.Deployed = &versionRef{ID: a.Deployed.ID}
 		}
-		pages++
-		for _, a := range l.Actions {
-			d := &draftState{Status: a.GetStatus()}
-			if a.DeployedVersion != nil {
-				d.Deployed = &struct {
-					ID string `json:"id"`
-				}{ID: a.DeployedVersion.GetID()}
-			}
-			byID[a.GetID()] = d
-		}
-		if len(l.Actions) == 0 || len(byID) >= l.Total {
-			break
-		}
+		byID[a.ID] = d
 	}
 	c.byID, c.pages, c.at = byID, pages, time.Now()
 	return nil
