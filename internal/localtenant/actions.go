@@ -1,7 +1,6 @@
 package localtenant
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -154,20 +153,8 @@ type actionBody struct {
 }
 
 func decodeAction(r *http.Request, s *schema) (*actionBody, error) {
-	raw, err := readBody(r)
-	if err != nil {
-		return nil, err
-	}
-	m, err := decodeBody(raw, s, false)
-	if err != nil {
-		return nil, err
-	}
-	b, _ := json.Marshal(m) // re-encode the validated value into the typed body
 	var body actionBody
-	if err := json.Unmarshal(b, &body); err != nil {
-		return nil, badRequest("Payload validation error: %v", err)
-	}
-	return &body, nil
+	return &body, readJSON(r, s, false, &body)
 }
 
 func (t *Tenant) createAction(w http.ResponseWriter, r *http.Request) {
@@ -420,16 +407,14 @@ func (t *Tenant) deployDraft(w http.ResponseWriter, r *http.Request) {
 // deployVersion is a rollback: a new version with the next number and the
 // old version's content, built already; with update_draft the draft follows.
 func (t *Tenant) deployVersion(w http.ResponseWriter, r *http.Request) {
-	raw, err := readBody(r)
-	var m map[string]any
-	if err == nil {
-		m, err = decodeBody(raw, deployVersionSchema, true)
+	var body struct {
+		UpdateDraft bool `json:"update_draft"`
 	}
-	if err != nil {
+	if err := readJSON(r, deployVersionSchema, true, &body); err != nil {
 		answer(w, 0, nil, err)
 		return
 	}
-	updateDraft, _ := m["update_draft"].(bool)
+	updateDraft := body.UpdateDraft
 	t.onAction(w, r, func(a *action, now time.Time) (int, any, error) {
 		old := a.version(r.PathValue("vid"))
 		if old == nil {

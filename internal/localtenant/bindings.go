@@ -1,7 +1,6 @@
 package localtenant
 
 import (
-	"encoding/json"
 	"net/http"
 )
 
@@ -79,20 +78,8 @@ func (t *Tenant) updateBindings(w http.ResponseWriter, r *http.Request) {
 }
 
 func decodeBindings(r *http.Request) (*bindingsBody, error) {
-	raw, err := readBody(r)
-	if err != nil {
-		return nil, err
-	}
-	m, err := decodeBody(raw, updateBindingsBody, false)
-	if err != nil {
-		return nil, err
-	}
-	b, _ := json.Marshal(m)
 	var body bindingsBody
-	if err := json.Unmarshal(b, &body); err != nil {
-		return nil, badRequest("Payload validation error: %v", err)
-	}
-	return &body, nil
+	return &body, readJSON(r, updateBindingsBody, false, &body)
 }
 
 func (t *Tenant) resolveRef(trigger, kind, value string) (*action, error) {

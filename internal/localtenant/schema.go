@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"sort"
 	"strings"
 )
@@ -83,6 +84,25 @@ func decodeBody(body []byte, s *schema, allowEmpty bool) (map[string]any, error)
 	}
 	m, _ := v.(map[string]any)
 	return m, nil
+}
+
+// readJSON reads r's body, validates it against s (an empty body or null
+// stands for an empty object when allowEmpty) and decodes the validated
+// value into dst.
+func readJSON(r *http.Request, s *schema, allowEmpty bool, dst any) error {
+	raw, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	m, err := decodeBody(raw, s, allowEmpty)
+	if err != nil {
+		return err
+	}
+	b, _ := json.Marshal(m) // re-encode the validated value into the typed body
+	if err := json.Unmarshal(b, dst); err != nil {
+		return badRequest("Payload validation error: %v", err)
+	}
+	return nil
 }
 
 func typeName(v any) string {

@@ -91,16 +91,14 @@ func (t *Tenant) run(ctx context.Context, code, trigger string, event any) runRe
 // {"payload": {...}} in the recorded shape, with an error object when the
 // code throws. Each run is stored as an execution.
 func (t *Tenant) testAction(w http.ResponseWriter, r *http.Request) {
-	raw, err := readBody(r)
-	var m map[string]any
-	if err == nil {
-		m, err = decodeBody(raw, testActionSchema, false)
+	var body struct {
+		Payload map[string]any `json:"payload"`
 	}
-	if err != nil {
+	if err := readJSON(r, testActionSchema, false, &body); err != nil {
 		answer(w, 0, nil, err)
 		return
 	}
-	payload := m["payload"].(map[string]any)
+	payload := body.Payload
 	t.mu.Lock()
 	a, err := t.findAction(r.PathValue("id"))
 	var code, name, trigger string
@@ -122,7 +120,7 @@ func (t *Tenant) testAction(w http.ResponseWriter, r *http.Request) {
 	}
 	event["secrets"] = secrets
 	started := t.opts.Now()
-	res := t.run(r.Context(), code, trigger, jsonClean(event))
+	res := t.run(r.Context(), code, trigger, event)
 	delete(event, "secrets") // never echo values back
 	ended := t.opts.Now()
 	id := t.storeExecution(name, trigger, res, started, ended)
@@ -143,14 +141,6 @@ func orEmpty(x []any) []any {
 		return []any{}
 	}
 	return x
-}
-
-// jsonClean turns json.Number values back into plain numbers for node.
-func jsonClean(v any) any {
-	b, _ := json.Marshal(v)
-	var out any
-	json.Unmarshal(b, &out)
-	return out
 }
 
 func (t *Tenant) storeExecution(name, trigger string, res runResult, started, ended time.Time) string {
