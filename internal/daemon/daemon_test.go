@@ -158,22 +158,22 @@ func startWith(t testing.TB, o *origin, interval, drift, build time.Duration) *h
 // eventually polls cond until it holds or the deadline passes.
 func (h *harness) eventually(what string, cond func() bool) {
 	h.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(h.t, what, cond)
 }
 
 // liveCode is the deployed code of the greet action, or "".
-func (h *harness) liveCode() string {
-	l, err := h.api.Action.List(context.Background(), management.Parameter("actionName", "greet"))
-	if err != nil || len(l.Actions) == 0 || l.Actions[0].DeployedVersion == nil {
-		return ""
-	}
-	return l.Actions[0].DeployedVersion.GetCode()
+func (h *harness) liveCode() string { return deployedCode(h.api) }
+
+// startLive pushes codeA to a new origin, starts a daemon following it with
+// the given drift interval, and waits until codeA is live.
+func startLive(t *testing.T, drift time.Duration) (*origin, *harness) {
+	t.Helper()
+	o := newOrigin(t)
+	o.commit(actionFiles(codeA))
+	o.push()
+	h := start(t, o, drift)
+	h.eventually("live", func() bool { return h.liveCode() == codeA })
+	return o, h
 }
 
 func (h *harness) get(path string) (int, string) {
@@ -232,11 +232,7 @@ func TestPushGoesLive(t *testing.T) {
 }
 
 func TestDriftHealed(t *testing.T) {
-	o := newOrigin(t)
-	o.commit(actionFiles(codeA))
-	o.push()
-	h := start(t, o, 150*time.Millisecond)
-	h.eventually("live", func() bool { return h.liveCode() == codeA })
+	_, h := startLive(t, 150*time.Millisecond)
 	l, _ := h.api.Action.List(context.Background(), management.Parameter("actionName", "greet"))
 	id := l.Actions[0].GetID()
 	edit := &management.Action{Name: auth0.String("greet"), SupportedTriggers: l.Actions[0].SupportedTriggers, Code: auth0.String("// edited in the dashboard\n")}
@@ -263,11 +259,7 @@ func sign(secret string, body []byte) string {
 }
 
 func TestWebhook(t *testing.T) {
-	o := newOrigin(t)
-	o.commit(actionFiles(codeA))
-	o.push()
-	h := start(t, o, time.Hour)
-	h.eventually("live", func() bool { return h.liveCode() == codeA })
+	_, h := startLive(t, time.Hour)
 	h.eventually("settled", func() bool { return h.metric(`actionsync_reconcile_total{result="success"} 1`) != "" })
 	body := []byte(`{"ref":"refs/heads/main"}`)
 	for _, tc := range []struct {
@@ -312,11 +304,7 @@ func TestWebhook(t *testing.T) {
 }
 
 func TestRemoteGoesAwayAndComesBack(t *testing.T) {
-	o := newOrigin(t)
-	o.commit(actionFiles(codeA))
-	o.push()
-	h := start(t, o, time.Hour)
-	h.eventually("live", func() bool { return h.liveCode() == codeA })
+	o, h := startLive(t, time.Hour)
 	moved := o.bare + ".away"
 	if err := os.Rename(o.bare, moved); err != nil {
 		t.Fatal(err)
@@ -335,11 +323,7 @@ func TestRemoteGoesAwayAndComesBack(t *testing.T) {
 }
 
 func TestStopsOnCancel(t *testing.T) {
-	o := newOrigin(t)
-	o.commit(actionFiles(codeA))
-	o.push()
-	h := start(t, o, time.Hour)
-	h.eventually("live", func() bool { return h.liveCode() == codeA })
+	_, h := startLive(t, time.Hour)
 	h.stop()
 	select {
 	case err := <-h.done:

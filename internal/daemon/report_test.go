@@ -30,7 +30,21 @@ func runDaemon(t *testing.T, cfg daemon.Config) *daemon.Daemon {
 	return d
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+// writeTree writes files into a new directory and returns it.
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// waitFor polls cond until it holds or 20 seconds pass.
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
@@ -52,11 +66,7 @@ func deployedCode(api *management.Management) string {
 // TestDriftReport: with --drift=report, a dashboard edit is reported by
 // the drift timer (the out-of-sync gauge) and left alone.
 func TestDriftReport(t *testing.T) {
-	dir := t.TempDir()
-	for name, content := range actionFiles(codeA) {
-		os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755)
-		os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)
-	}
+	dir := writeTree(t, actionFiles(codeA))
 	srv := tenanttest.Start(t, localtenant.Options{Node: "-"})
 	m := daemon.NewMetrics()
 	opts := sync.Options{Poll: 5 * time.Millisecond}
@@ -81,11 +91,7 @@ func TestDriftReport(t *testing.T) {
 
 // TestWatchLocalDir: an edit in a watched directory is applied.
 func TestWatchLocalDir(t *testing.T) {
-	dir := t.TempDir()
-	for name, content := range actionFiles(codeA) {
-		os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755)
-		os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)
-	}
+	dir := writeTree(t, actionFiles(codeA))
 	srv := tenanttest.Start(t, localtenant.Options{Node: "-"})
 	runDaemon(t, daemon.Config{
 		Apply: sync.New(srv.API, source.Dir(dir), sync.Options{Poll: 5 * time.Millisecond}),
@@ -111,11 +117,7 @@ func gauge(t *testing.T, m *daemon.Metrics, name string) string {
 // TestSuspend: a suspended daemon writes nothing while it reports; resumed,
 // it applies at once.
 func TestSuspend(t *testing.T) {
-	dir := t.TempDir()
-	for name, content := range actionFiles(codeA) {
-		os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755)
-		os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)
-	}
+	dir := writeTree(t, actionFiles(codeA))
 	srv := tenanttest.Start(t, localtenant.Options{Node: "-"})
 	m := daemon.NewMetrics()
 	opts := sync.Options{Poll: 5 * time.Millisecond}
