@@ -312,3 +312,39 @@ func TestSecretsNeedAKey(t *testing.T) {
 		t.Errorf("with a key file the run reaches the tenant (which refuses the token): exit %d, %s", r.code, r.stderr)
 	}
 }
+
+// TestHelp: `actionsync help` lists the commands, `actionsync help COMMAND`
+// and `actionsync COMMAND --help` list a command's flags with their twins,
+// and an unknown command is exit 1.
+func TestHelp(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		code     int
+		want     []string
+		inStderr bool
+	}{
+		{"commands", []string{"help"}, 0, []string{"usage: actionsync [COMMAND] [flags]", "  sync ", "  local-tenant "}, false},
+		{"help sync", []string{"help", "sync"}, 0, []string{"usage: actionsync sync [flags]", "--dry-run, $ACTIONSYNC_DRY_RUN"}, false},
+		{"sync --help", []string{"sync", "--help"}, 0, []string{"--once, $ACTIONSYNC_ONCE", "--repo, $ACTIONSYNC_REPO"}, true},
+		{"local-tenant --help", []string{"local-tenant", "--help"}, 0, []string{"--build-delay, $ACTIONSYNC_BUILD_DELAY"}, true},
+		{"unknown", []string{"frobnicate"}, 1, []string{`unknown command "frobnicate"`}, true},
+		{"stray argument", []string{"sync", "--dry-run", "--repo", ".", "extra"}, 1, []string{`unexpected argument "extra"`}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run(t, t.TempDir(), nil, tc.args...)
+			out := r.stdout
+			if tc.inStderr {
+				out = r.stderr
+			}
+			if r.code != tc.code {
+				t.Errorf("exit %d, want %d\n%s%s", r.code, tc.code, r.stdout, r.stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}

@@ -27,14 +27,12 @@ import (
 // builtinDir holds the built-in tenant's state and key.
 const builtinDir = ".actionsync"
 
-// tenant is a connection to the tenant actionsync syncs.
-type tenant struct {
+// conn is a connection to the tenant actionsync syncs.
+type conn struct {
 	api     *management.Management
 	builtin bool
 	// secretKey keys the secrets' fingerprints; nil when none is configured.
 	secretKey []byte
-	// local is the in-process tenant when builtin.
-	local *localtenant.Tenant
 }
 
 // auth0Env is the environment Auth0's own tools read.
@@ -82,11 +80,11 @@ func loopbackHost(h string) bool {
 }
 
 // connect opens the tenant: AUTH0_DOMAIN's, or the built-in one.
-func connect(ctx context.Context, e auth0Env, keyFile string, observe func(string, int), log *slog.Logger) (*tenant, error) {
+func connect(ctx context.Context, e auth0Env, keyFile string, observe func(string, int), log *slog.Logger) (*conn, error) {
 	if e.domain == "" {
 		return connectBuiltin(keyFile, observe, log)
 	}
-	t := &tenant{}
+	t := &conn{}
 	var err error
 	t.api, err = dial(ctx, e, observe)
 	if err != nil {
@@ -156,7 +154,7 @@ func secretKey(file, clientSecret string) ([]byte, error) {
 
 // connectBuiltin opens the built-in tenant in process, with its state and
 // fingerprint key under .actionsync/.
-func connectBuiltin(keyFile string, observe func(string, int), log *slog.Logger) (*tenant, error) {
+func connectBuiltin(keyFile string, observe func(string, int), log *slog.Logger) (*conn, error) {
 	state := filepath.Join(builtinDir, "local-tenant.json")
 	log.Warn("AUTH0_DOMAIN is not set: using the built-in local tenant; nothing reaches a real Auth0 tenant", "state", state)
 	lt, err := localtenant.New(localtenant.Options{StatePath: state, BuildDelay: 300 * time.Millisecond, Logger: log})
@@ -173,7 +171,7 @@ func connectBuiltin(keyFile string, observe func(string, int), log *slog.Logger)
 	if err == nil && key == nil {
 		key, err = builtinKey()
 	}
-	return &tenant{api: m, builtin: true, secretKey: key, local: lt}, err
+	return &conn{api: m, builtin: true, secretKey: key}, err
 }
 
 func builtinKey() ([]byte, error) {

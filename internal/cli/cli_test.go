@@ -10,26 +10,42 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// flagSets are the flags of every command in the table.
 func flagSets() map[string]*flag.FlagSet {
-	s := newFlagSet("actionsync", io.Discard)
-	(&syncConfig{}).flags(s)
-	l := newFlagSet("actionsync local-tenant", io.Discard)
-	(&localTenantConfig{}).flags(l)
-	return map[string]*flag.FlagSet{"actionsync": s, "local-tenant": l}
+	out := map[string]*flag.FlagSet{}
+	for _, e := range table() {
+		fs := newFlagSet(e, io.Discard)
+		e.new().flags(fs)
+		out[e.name] = fs
+	}
+	return out
 }
 
-// TestREADMEListsEveryFlag: the README documents each flag with its
-// ACTIONSYNC_* twin.
+func syncFlags(c *syncCommand) *flag.FlagSet {
+	e, _ := lookup("sync")
+	fs := newFlagSet(e, io.Discard)
+	c.flags(fs)
+	return fs
+}
+
+// TestREADMEListsEveryFlag: the README documents each command's flags,
+// each with its ACTIONSYNC_* twin, in the command's own section.
 func TestREADMEListsEveryFlag(t *testing.T) {
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for name, fs := range flagSets() {
+		_, section, ok := strings.Cut(string(readme), "### `actionsync "+name+"`\n")
+		if !ok {
+			t.Errorf("the README has no section for %s", name)
+			continue
+		}
+		section, _, _ = strings.Cut(section, "\n#")
 		fs.VisitAll(func(f *flag.Flag) {
 			want := "--" + f.Name + ", $" + envName(f.Name)
-			if !strings.Contains(string(readme), want) {
-				t.Errorf("%s: README lacks %q", name, want)
+			if !strings.Contains(section, want) {
+				t.Errorf("%s: its README section lacks %q", name, want)
 			}
 		})
 	}
@@ -60,23 +76,19 @@ func TestExamplesUseRealFlags(t *testing.T) {
 	if len(args) == 0 {
 		t.Fatal("no args in the example")
 	}
-	var c syncConfig
-	fs := newFlagSet("actionsync", io.Discard)
-	c.flags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := syncFlags(&syncCommand{}).Parse(args); err != nil {
 		t.Errorf("the example's args do not parse: %v", err)
 	}
 }
 
 func TestEnvTwins(t *testing.T) {
-	var c syncConfig
-	fs := newFlagSet("actionsync", io.Discard)
-	c.flags(fs)
+	var c syncCommand
+	fs := syncFlags(&c)
 	env := map[string]string{"ACTIONSYNC_INTERVAL": "45s", "ACTIONSYNC_PRUNE": "true", "ACTIONSYNC_OUTPUT": "json"}
 	if err := parse(fs, []string{"--output", "markdown"}, func(k string) string { return env[k] }); err != nil {
 		t.Fatal(err)
 	}
-	if c.interval.String() != "45s" || !c.prune || c.output != "markdown" {
-		t.Errorf("interval %v prune %v output %q; want the twins, with the flag winning", c.interval, c.prune, c.output)
+	if c.daemon.interval.String() != "45s" || !c.engine.prune || c.output != "markdown" {
+		t.Errorf("interval %v prune %v output %q; want the twins, with the flag winning", c.daemon.interval, c.engine.prune, c.output)
 	}
 }

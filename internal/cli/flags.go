@@ -1,15 +1,26 @@
-// Package cli is actionsync's command line: it parses flags (each with an
-// ACTIONSYNC_* environment twin), validates them all before anything starts,
-// and runs the chosen mode.
 package cli
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
+
+	"github.com/actionsync/actionsync/internal/source"
+	"github.com/actionsync/actionsync/internal/sync"
 )
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitError   = 1
+	exitPending = 2 // --dry-run only: changes would be made
+)
+
+var osGetenv = os.Getenv
 
 // envName is the ACTIONSYNC_* twin of a flag: --build-delay is
 // ACTIONSYNC_BUILD_DELAY.
@@ -34,27 +45,89 @@ func parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
 	return fs.Parse(args)
 }
 
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+func newFlagSet(e entry, w io.Writer) *flag.FlagSet {
+	name := "actionsync " + e.name
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(w)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s [flags]\n", name)
+		fmt.Fprintf(w, "usage: %s [flags]\n\n%s\n\nflags:\n", name, e.synopsis)
 		fs.VisitAll(func(f *flag.Flag) {
 			def := ""
 			if f.DefValue != "" && f.DefValue != "false" {
 				def = " (default " + f.DefValue + ")"
 			}
-			fmt.Fprintf(stderr, "  --%s, $%s\n    \t%s%s\n", f.Name, envName(f.Name), f.Usage, def)
+			fmt.Fprintf(w, "  --%s, $%s\n    \t%s%s\n", f.Name, envName(f.Name), f.Usage, def)
 		})
 	}
 	return fs
 }
 
-// Exit codes.
-const (
-	exitOK      = 0
-	exitError   = 1
-	exitPending = 2 // --dry-run only: changes would be made
-)
+// oneOf checks that a flag's value is one of want.
+func oneOf(flagName, got string, want ...string) error {
+	for _, w := range want {
+		if got == w {
+			return nil
+		}
+	}
+	return fmt.Errorf("--%s %q: want %s", flagName, got, strings.Join(want, ", "))
+}
 
-var osGetenv = os.Getenv
+// repoFlags say where the repo is: a local path, or a Git URL with the
+// credentials to reach it.
+type repoFlags struct {
+	repo, branch, path                            string
+	tokenFile, gitUsername, sshKeyFile, knownHost string
+}
+
+func (c *repoFlags) bind(fs *flag.FlagSet) {
+	fs.StringVar(&c.repo, "repo", "", "the repo to sync: a local path, or a Git URL (https://, ssh://, git@host:path, file://)")
+	fs.StringVar(&c.branch, "branch", "main", "the branch of a Git URL to follow")
+	fs.StringVar(&c.path, "path", "", "the subfolder of the repo that holds actions/ and triggers.yaml")
+	fs.StringVar(&c.tokenFile, "git-token-file", "", "file holding an HTTPS token for the Git remote (re-read on every fetch)")
+	fs.StringVar(&c.gitUsername, "git-username", "", "username that goes with --git-token-file (default x-access-token)")
+	fs.StringVar(&c.sshKeyFile, "ssh-key-file", "", "file holding an SSH private key for the Git remote")
+	fs.StringVar(&c.knownHost, "known-hosts-file", "", "known_hosts file pinning the SSH server's key (required with --ssh-key-file)")
+}
+
+func (c *repoFlags) validate() error {
+	var errs []error
+	if c.repo == "" {
+		errs = append(errs, errors.New("--repo is required"))
+	}
+	if c.sshKeyFile != "" && c.knownHost == "" {
+		errs = append(errs, errors.New("--ssh-key-file needs --known-hosts-file: the server's key must be pinned"))
+	}
+	if fi, err := os.Stat(c.repo); c.repo != "" && !c.isURL() && (err != nil || !fi.IsDir()) {
+		errs = append(errs, fmt.Errorf("--repo %s: not a directory, nor a Git URL", c.repo))
+	}
+	return errors.Join(errs...)
+}
+
+// isURL tells a Git URL from a local path.
+func (c *repoFlags) isURL() bool {
+	return strings.Contains(c.repo, "://") || strings.HasPrefix(c.repo, "git@")
+}
+
+// source is the commit source --repo names.
+func (c *repoFlags) source() sync.Source {
+	if c.isURL() {
+		return &source.Remote{URL: c.repo, Branch: c.branch, Sub: c.path, Auth: source.Auth{
+			TokenFile: c.tokenFile, Username: c.gitUsername, SSHKeyFile: c.sshKeyFile, KnownHostsFile: c.knownHost,
+		}}
+	}
+	return source.Dir(filepath.Join(c.repo, c.path))
+}
+
+// logFlags choose the log format.
+type logFlags struct{ format string }
+
+func (c *logFlags) bind(fs *flag.FlagSet) {
+	fs.StringVar(&c.format, "log-format", "", "text or json (default: text on a terminal, json otherwise)")
+}
+
+func (c *logFlags) validate() error {
+	if c.format == "" {
+		return nil
+	}
+	return oneOf("log-format", c.format, "text", "json")
+}

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/big"
 	"net"
@@ -23,7 +22,9 @@ import (
 	"github.com/actionsync/actionsync/internal/localtenant"
 )
 
-type localTenantConfig struct {
+// localTenantCommand is `actionsync local-tenant`: it serves a local tenant
+// until the context ends.
+type localTenantCommand struct {
 	listen       string
 	tls          bool
 	cert         string
@@ -35,9 +36,10 @@ type localTenantConfig struct {
 	clientID     string
 	clientSecret string
 	registry     string
+	log          logFlags
 }
 
-func (c *localTenantConfig) validate() error {
+func (c *localTenantCommand) validate() error {
 	switch {
 	case c.faults < 0 || c.faults > 1:
 		return fmt.Errorf("--faults %v: want a share between 0 and 1", c.faults)
@@ -50,10 +52,11 @@ func (c *localTenantConfig) validate() error {
 	case c.cert != "" && !c.tls:
 		return errors.New("--cert needs --tls")
 	}
-	return nil
+	return c.log.validate()
 }
 
-func (c *localTenantConfig) flags(fs *flag.FlagSet) {
+func (c *localTenantCommand) flags(fs *flag.FlagSet) {
+	c.log.bind(fs)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:4000", "address to serve on")
 	fs.BoolVar(&c.tls, "tls", false, "serve HTTPS with a generated self-signed certificate")
 	fs.StringVar(&c.cert, "cert", "", "with --tls, write the generated certificate (PEM) here for clients to trust")
@@ -67,22 +70,14 @@ func (c *localTenantConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.registry, "npm-registry", "", "npm registry builds look dependencies up in, such as https://registry.npmjs.org (default: check their form only)")
 }
 
-// runLocalTenant is `actionsync local-tenant`: it serves a local tenant until
-// ctx ends.
-func runLocalTenant(ctx context.Context, args []string, stderr io.Writer, log *slog.Logger) error {
-	var c localTenantConfig
-	fs := newFlagSet("actionsync local-tenant", stderr)
-	c.flags(fs)
-	if err := parse(fs, args, osGetenv); err != nil {
-		return err
+func (c *localTenantCommand) run(ctx context.Context, out streams) (int, error) {
+	if err := c.serve(ctx, newLogger(out.stderr, c.log.format)); err != nil {
+		return exitError, err
 	}
-	if err := c.validate(); err != nil {
-		return err
-	}
-	return serveLocalTenant(ctx, &c, log)
+	return exitOK, nil
 }
 
-func serveLocalTenant(ctx context.Context, c *localTenantConfig, log *slog.Logger) error {
+func (c *localTenantCommand) serve(ctx context.Context, log *slog.Logger) error {
 	opts := localtenant.Options{
 		BuildDelay: c.buildDelay, RateLimit: c.rateLimit, Faults: c.faults, StatePath: c.state,
 		ClientID: c.clientID, ClientSecret: c.clientSecret, Registry: c.registry, Logger: log,

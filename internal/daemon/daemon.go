@@ -1,7 +1,7 @@
-// Package daemon runs actionsync as a sidecar: it decides when to call the
-// engine's Reconcile (at start, on a new commit, on a webhook, on the drift
-// timer, and after failures with backoff) and serves /healthz, /readyz,
-// /metrics and /webhook.
+// Package daemon runs actionsync as a sidecar: it decides when to plan and
+// apply (at start, on a new commit, on a webhook, on the drift timer, and
+// after failures with backoff), and when to plan only (a drift report, a
+// suspension), and serves /healthz, /readyz, /metrics and /webhook.
 package daemon
 
 import (
@@ -9,20 +9,22 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	gosync "sync"
 	"time"
 
+	"github.com/actionsync/actionsync/internal/backoff"
 	"github.com/actionsync/actionsync/internal/sync"
 )
 
-// Reconciler is what the daemon drives: sync.Engine fits.
-type Reconciler interface {
-	Reconcile(ctx context.Context) (*sync.Result, error)
+// Engine is what the daemon drives: Plan reads and writes nothing; Apply
+// makes a plan's changes. sync.Engine fits.
+type Engine interface {
+	Plan(ctx context.Context) (*sync.Plan, error)
+	Apply(ctx context.Context, p *sync.Plan) (*sync.Result, error)
 }
 
-var _ Reconciler = (*sync.Engine)(nil)
+var _ Engine = (*sync.Engine)(nil)
 
 // Clock is the daemon's time, injectable for tests.
 type Clock interface {
@@ -37,13 +39,11 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 
 // Config configures a Daemon.
 type Config struct {
-	// Apply reconciles and applies; Report plans only. The drift timer uses
-	// Report when ReportDrift is set (--drift=report), and every reconcile
-	// uses it while the daemon is suspended.
-	Apply, Report Reconciler
-	ReportDrift   bool
-	// Suspended starts the daemon suspended (--suspend): it plans and
-	// reports, and writes nothing, until Resume.
+	// Engine plans and applies. A reconcile plans, then applies unless the
+	// drift timer fired with ReportDrift set (--drift=report), or the
+	// daemon is suspended.
+	Engine      Engine
+	ReportDrift bool
 	// Head, when set, returns the source's current commit cheaply; it is
 	// polled every Interval and a new commit triggers a reconcile.
 	Head     func(ctx context.Context) (string, error)
@@ -63,10 +63,12 @@ type Config struct {
 	// WebhookSecretFile holds the secret of GitHub's X-Hub-Signature-256.
 	// Unset, /webhook answers 404.
 	WebhookSecretFile string
-	Suspended         bool
-	Metrics           *Metrics
-	Logger            *slog.Logger
-	Clock             Clock
+	// Suspended starts the daemon suspended (--suspend): it plans and
+	// reports, and writes nothing, until Resume.
+	Suspended bool
+	Metrics   *Metrics
+	Logger    *slog.Logger
+	Clock     Clock
 }
 
 // Daemon is a running sidecar.
@@ -189,7 +191,7 @@ func (d *Daemon) loop(ctx context.Context) {
 	failures := 0
 	drift := d.cfg.Clock.After(d.cfg.DriftInterval)
 	for {
-		reason, rec := "", d.cfg.Apply
+		reason, apply := "", true
 		select {
 		case <-ctx.Done():
 			return
@@ -197,16 +199,10 @@ func (d *Daemon) loop(ctx context.Context) {
 		case <-retry:
 			reason = "retry"
 		case <-drift:
-			reason = "drift"
+			reason, apply = "drift", !d.cfg.ReportDrift
 			drift = d.cfg.Clock.After(d.cfg.DriftInterval)
-			if d.cfg.ReportDrift && d.cfg.Report != nil {
-				rec = d.cfg.Report
-			}
 		}
-		if d.isSuspended() && d.cfg.Report != nil {
-			rec = d.cfg.Report
-		}
-		if d.reconcile(ctx, rec, reason) {
+		if d.reconcile(ctx, apply && !d.isSuspended(), reason) {
 			if failures > 0 {
 				d.log.Info("recovered", "after_failures", failures)
 			}
@@ -217,27 +213,19 @@ func (d *Daemon) loop(ctx context.Context) {
 			return
 		}
 		failures++
-		wait := backoff(failures, d.cfg.MaxBackoff)
+		wait := backoff.Policy{Base: time.Second, Max: d.cfg.MaxBackoff}.Delay(failures - 1)
 		d.log.Info("retrying after a failure", "in", wait.String(), "failures", failures)
 		retry = d.cfg.Clock.After(wait)
 	}
 }
 
-// backoff is 1s, 2s, 4s ... capped at max, with jitter of up to half.
-func backoff(failures int, max time.Duration) time.Duration {
-	d := time.Second << min(failures-1, 20)
-	if d > max || d <= 0 {
-		d = max
-	}
-	return d/2 + rand.N(d/2+1)
-}
-
-// reconcile runs one reconcile and records it; it reports success.
-func (d *Daemon) reconcile(ctx context.Context, rec Reconciler, reason string) bool {
+// reconcile plans, applies when apply is set, and records the outcome; it
+// reports success.
+func (d *Daemon) reconcile(ctx context.Context, apply bool, reason string) bool {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.ReconcileTimeout)
 	defer cancel()
 	start := d.cfg.Clock.Now()
-	res, err := rec.Reconcile(ctx)
+	p, res, err := d.run(ctx, apply)
 	elapsed := d.cfg.Clock.Now().Sub(start)
 	if errors.Is(err, context.Canceled) {
 		return false // shutting down: not a failure worth a line
@@ -248,58 +236,56 @@ func (d *Daemon) reconcile(ctx context.Context, rec Reconciler, reason string) b
 	}
 	d.cfg.Metrics.reconciles.WithLabelValues(result).Inc()
 	d.cfg.Metrics.duration.WithLabelValues(result).Observe(elapsed.Seconds())
-	d.record(res, err, rec != d.cfg.Apply)
+	d.record(p, res, err, apply)
 	log := d.log.With("reason", reason, "duration", elapsed.String())
-	if res != nil {
-		log = log.With("commit", res.Revision)
+	if p != nil {
+		log = log.With("commit", p.Revision)
 	}
 	switch {
 	case err != nil:
 		log.Error("reconcile failed", "err", err)
-	case res.Plan.Empty():
+	case p.Changes.Empty():
 		log.Debug("in sync")
-	case rec != d.cfg.Apply:
-		log.Warn("out of sync; reporting only (--drift=report or suspended)", "steps", len(res.Plan.Steps), "summary", res.Plan.Summary())
+	case !apply:
+		log.Warn("out of sync; reporting only (--drift=report or suspended)", "steps", len(p.Changes.Steps), "summary", p.Changes.Summary())
 	default:
-		log.Info("applied", "steps", len(res.Plan.Steps))
+		log.Info("applied", "steps", len(p.Changes.Steps))
 	}
 	return err == nil
 }
 
-func (d *Daemon) record(res *sync.Result, err error, reportOnly bool) {
+// run plans and, when apply is set, applies.
+func (d *Daemon) run(ctx context.Context, apply bool) (*sync.Plan, *sync.Result, error) {
+	p, err := d.cfg.Engine.Plan(ctx)
+	if err != nil || !apply {
+		return p, nil, err
+	}
+	res, err := d.cfg.Engine.Apply(ctx, p)
+	return p, res, err
+}
+
+// record keeps the outcome for /readyz and the metrics: the steps left
+// undone, and the commit last fully applied.
+func (d *Daemon) record(p *sync.Plan, res *sync.Result, err error, applied bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.reconciled = true
 	d.lastFailed = err != nil
-	if err != nil {
-		if res != nil {
-			d.cfg.Metrics.outOfSync.Set(float64(countFailed(res)))
-		}
-		return
-	}
-	d.lastOK = d.cfg.Clock.Now()
-	if reportOnly {
-		d.cfg.Metrics.outOfSync.Set(float64(len(res.Plan.Steps)))
-		return
-	}
-	d.cfg.Metrics.outOfSync.Set(0)
-	if !res.Plan.Empty() || d.lastApplied != res.Revision {
-		d.lastApplied = res.Revision
-		d.cfg.Metrics.applied(res.Revision, float64(d.lastOK.UnixNano())/1e9)
-	}
-}
-
-func countFailed(res *sync.Result) int {
-	if len(res.Applied) == 0 {
-		return len(res.Plan.Steps)
-	}
-	n := 0
-	for _, r := range res.Applied {
-		if r.Error != "" {
-			n++
+	switch {
+	case res != nil && err != nil:
+		d.cfg.Metrics.outOfSync.Set(float64(len(res.Failed())))
+	case err != nil:
+	case !applied:
+		d.lastOK = d.cfg.Clock.Now()
+		d.cfg.Metrics.outOfSync.Set(float64(len(p.Changes.Steps)))
+	default:
+		d.lastOK = d.cfg.Clock.Now()
+		d.cfg.Metrics.outOfSync.Set(0)
+		if !p.Changes.Empty() || d.lastApplied != p.Revision {
+			d.lastApplied = p.Revision
+			d.cfg.Metrics.applied(p.Revision, float64(d.lastOK.UnixNano())/1e9)
 		}
 	}
-	return n
 }
 
 // pollHead asks the source for its commit every Interval and kicks a

@@ -22,6 +22,7 @@ import (
 	"github.com/actionsync/actionsync/internal/localtenant/tenanttest"
 	"github.com/actionsync/actionsync/internal/source"
 	"github.com/actionsync/actionsync/internal/sync"
+	"github.com/actionsync/actionsync/internal/tenant"
 	"github.com/actionsync/actionsync/internal/transport"
 	"github.com/auth0/go-auth0"
 	"github.com/auth0/go-auth0/management"
@@ -139,8 +140,8 @@ func startWith(t testing.TB, o *origin, interval, drift, build time.Duration) *h
 	heads := &atomic.Int64{}
 	head := func(ctx context.Context) (string, error) { heads.Add(1); return src.Head(ctx) }
 	d := daemon.New(daemon.Config{
-		Apply: sync.New(api, src, sync.Options{Poll: max(5*time.Millisecond, build/4), Logger: log}),
-		Head:  head, Interval: interval, DriftInterval: drift,
+		Engine: sync.New(api, src, sync.Options{Poll: max(5*time.Millisecond, build/4), Logger: log}),
+		Head:   head, Interval: interval, DriftInterval: drift,
 		Listen: "127.0.0.1:0", WebhookSecretFile: secretFile, Metrics: metrics, Logger: log,
 		MaxBackoff: 100 * time.Millisecond,
 	})
@@ -241,7 +242,7 @@ func TestDriftHealed(t *testing.T) {
 	}
 	h.eventually("the dashboard edit built", func() bool {
 		a, _ := h.api.Action.Read(context.Background(), id)
-		return a.GetStatus() == "built"
+		return a.GetStatus() == string(tenant.StatusBuilt)
 	})
 	if _, err := h.api.Action.Deploy(context.Background(), id); err != nil {
 		t.Fatal(err)

@@ -11,17 +11,21 @@ import (
 	"github.com/actionsync/actionsync/internal/sync"
 )
 
-// flaky fails its first n reconciles.
+// flaky fails its first n plans.
 type flaky struct {
 	n     int32
 	calls atomic.Int32
 }
 
-func (f *flaky) Reconcile(ctx context.Context) (*sync.Result, error) {
+func (f *flaky) Plan(ctx context.Context) (*sync.Plan, error) {
 	if c := f.calls.Add(1); c <= f.n {
 		return nil, errors.New("tenant down")
 	}
-	return &sync.Result{Revision: "r", Plan: &diff.Plan{}}, nil
+	return &sync.Plan{Revision: "r", Changes: &diff.Plan{}}, nil
+}
+
+func (f *flaky) Apply(ctx context.Context, p *sync.Plan) (*sync.Result, error) {
+	return &sync.Result{Revision: p.Revision, Plan: p.Changes}, nil
 }
 
 // TestRetriesWithBackoffUntilRecovered drives the loop with a clock that
@@ -30,7 +34,7 @@ func (f *flaky) Reconcile(ctx context.Context) (*sync.Result, error) {
 func TestRetriesWithBackoffUntilRecovered(t *testing.T) {
 	rec := &flaky{n: 3}
 	clock := fakeClock{waits: make(chan time.Duration, 100)}
-	d := New(Config{Apply: rec, DriftInterval: 24 * time.Hour, Clock: clock, MaxBackoff: time.Minute})
+	d := New(Config{Engine: rec, DriftInterval: 24 * time.Hour, Clock: clock, MaxBackoff: time.Minute})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { d.Run(ctx); close(done) }()
@@ -55,4 +59,20 @@ func TestRetriesWithBackoffUntilRecovered(t *testing.T) {
 	if len(retries) != 3 || retries[0] > time.Second || retries[2] < 2*time.Second {
 		t.Errorf("retry waits = %v, want three growing ones", retries)
 	}
+}
+
+// fakeClock fires After at once and counts the waits asked for.
+type fakeClock struct{ waits chan time.Duration }
+
+func (c fakeClock) Now() time.Time { return time.Unix(0, 0) }
+func (c fakeClock) After(d time.Duration) <-chan time.Time {
+	select {
+	case c.waits <- d:
+	default:
+	}
+	ch := make(chan time.Time, 1)
+	if d < time.Hour {
+		ch <- time.Unix(0, 0)
+	}
+	return ch
 }

@@ -69,11 +69,8 @@ func TestDriftReport(t *testing.T) {
 	dir := writeTree(t, actionFiles(codeA))
 	srv := tenanttest.Start(t, localtenant.Options{Node: "-"})
 	m := daemon.NewMetrics()
-	opts := sync.Options{Poll: 5 * time.Millisecond}
-	report := opts
-	report.DryRun = true
 	runDaemon(t, daemon.Config{
-		Apply: sync.New(srv.API, source.Dir(dir), opts), Report: sync.New(srv.API, source.Dir(dir), report), ReportDrift: true,
+		Engine: sync.New(srv.API, source.Dir(dir), sync.Options{Poll: 5 * time.Millisecond}), ReportDrift: true,
 		DriftInterval: 100 * time.Millisecond, Metrics: m, Logger: slog.New(slog.DiscardHandler),
 	})
 	waitFor(t, "live", func() bool { return deployedCode(srv.API) == codeA })
@@ -94,8 +91,8 @@ func TestWatchLocalDir(t *testing.T) {
 	dir := writeTree(t, actionFiles(codeA))
 	srv := tenanttest.Start(t, localtenant.Options{Node: "-"})
 	runDaemon(t, daemon.Config{
-		Apply: sync.New(srv.API, source.Dir(dir), sync.Options{Poll: 5 * time.Millisecond}),
-		Watch: dir, DriftInterval: time.Hour, Logger: slog.New(slog.DiscardHandler),
+		Engine: sync.New(srv.API, source.Dir(dir), sync.Options{Poll: 5 * time.Millisecond}),
+		Watch:  dir, DriftInterval: time.Hour, Logger: slog.New(slog.DiscardHandler),
 	})
 	waitFor(t, "live", func() bool { return deployedCode(srv.API) == codeA })
 	os.WriteFile(filepath.Join(dir, "actions/greet/index.js"), []byte(codeB), 0o644)
@@ -120,11 +117,8 @@ func TestSuspend(t *testing.T) {
 	dir := writeTree(t, actionFiles(codeA))
 	srv := tenanttest.Start(t, localtenant.Options{Node: "-"})
 	m := daemon.NewMetrics()
-	opts := sync.Options{Poll: 5 * time.Millisecond}
-	report := opts
-	report.DryRun = true
 	d := runDaemon(t, daemon.Config{
-		Apply: sync.New(srv.API, source.Dir(dir), opts), Report: sync.New(srv.API, source.Dir(dir), report),
+		Engine:        sync.New(srv.API, source.Dir(dir), sync.Options{Poll: 5 * time.Millisecond}),
 		DriftInterval: 50 * time.Millisecond, Suspended: true, Metrics: m, Logger: slog.New(slog.DiscardHandler),
 	})
 	waitFor(t, "three suspended reconciles", func() bool {

@@ -7,11 +7,12 @@ import (
 
 	"github.com/actionsync/actionsync/internal/diff"
 	"github.com/actionsync/actionsync/internal/manifest"
+	"github.com/actionsync/actionsync/internal/tenant"
 )
 
-func thousand(changed bool) (*manifest.Repo, *diff.Live) {
+func thousand(changed bool) (*manifest.Repo, *tenant.State) {
 	var actions []*manifest.Action
-	live := &diff.Live{Bindings: map[string][]diff.LiveBinding{}}
+	live := &tenant.State{Bindings: map[string][]tenant.Binding{}}
 	trig := &manifest.Trigger{ID: "post-login"}
 	body := strings.Repeat("  // a line of a typical action, about sixty characters long\n", 40)
 	for i := range 1000 {
@@ -25,7 +26,7 @@ func thousand(changed bool) (*manifest.Repo, *diff.Live) {
 		}
 		live.Actions = append(live.Actions, l)
 		trig.Bindings = append(trig.Bindings, manifest.Binding{Action: name, DisplayName: name})
-		live.Bindings["post-login"] = append(live.Bindings["post-login"], diff.LiveBinding{Action: name, DisplayName: name})
+		live.Bindings["post-login"] = append(live.Bindings["post-login"], tenant.Binding{Action: name, DisplayName: name})
 	}
 	return repo(actions, trig), live
 }

@@ -1,3 +1,6 @@
+// Package diff computes a Plan from the desired state (a manifest.Repo) and
+// the live state of a tenant (a tenant.State), as a pure, deterministic
+// function, and renders plans as text, Markdown and JSON.
 package diff
 
 import (
@@ -7,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/actionsync/actionsync/internal/manifest"
+	"github.com/actionsync/actionsync/internal/stamp"
+	"github.com/actionsync/actionsync/internal/tenant"
 )
 
 // FormatVersion is the version of the JSON plan schema (docs/PLAN.md).
@@ -39,8 +44,8 @@ type Step struct {
 	ActionID string `json:"action_id,omitempty"` // "" for create
 	Trigger  string `json:"trigger,omitempty"`
 	Reason   string `json:"reason"`
-	// Fields names what differs: code, dependencies, runtime, trigger, secrets.
-	Fields []string `json:"fields,omitempty"`
+	// Fields names what differs.
+	Fields []tenant.Field `json:"fields,omitempty"`
 	// Secrets names the secrets whose value changed, never their values.
 	Secrets  []string `json:"secrets_changed,omitempty"`
 	CodeDiff string   `json:"code_diff,omitempty"` // unified diff, live → commit
@@ -78,7 +83,7 @@ type Options struct {
 	Prune bool
 	// AllowEmpty lets a plan delete every action of the tenant.
 	AllowEmpty bool
-	// SecretKey keys the secrets' fingerprints (see DesiredCode).
+	// SecretKey keys the secrets' fingerprints (internal/stamp).
 	SecretKey []byte
 }
 
@@ -87,9 +92,9 @@ var ErrDeletesAll = errors.New("the plan deletes every action of the tenant; ref
 
 // Compute plans the steps that make live match desired. It is a pure
 // function of its inputs: the same inputs give the same plan.
-func Compute(desired *manifest.Repo, live *Live, opts Options) (*Plan, error) {
+func Compute(desired *manifest.Repo, live *tenant.State, opts Options) (*Plan, error) {
 	p := &Plan{FormatVersion: FormatVersion, Steps: []Step{}, Unmanaged: []Unmanaged{}}
-	byName := live.byName()
+	byName := live.ByName()
 	for _, a := range desired.Actions {
 		if s, ok := planAction(a, byName[a.Name], opts.SecretKey); ok {
 			p.Steps = append(p.Steps, s)
@@ -107,38 +112,46 @@ func Compute(desired *manifest.Repo, live *Live, opts Options) (*Plan, error) {
 	return p, nil
 }
 
-func planAction(a *manifest.Action, l *LiveAction, key []byte) (Step, bool) {
-	want := content{Code: DesiredCode(a, key), Runtime: a.Runtime, Deps: a.Dependencies, Trigger: a.Trigger}
+func planAction(a *manifest.Action, l *tenant.Action, key []byte) (Step, bool) {
+	want := desiredContent(a, key)
 	if l == nil {
 		return Step{Kind: Create, Action: a.Name, Trigger: a.Trigger.ID, Reason: "not in the tenant",
-			CodeDiff: Unified("/dev/null", a.CodePath, "", stripTrailer(want.Code)), Secrets: secretNames(a)}, true
+			CodeDiff: Unified("/dev/null", a.CodePath, "", stamp.Body(want.Code)), Secrets: secretNames(a)}, true
 	}
 	s := Step{Action: a.Name, ActionID: l.ID, Trigger: a.Trigger.ID}
-	if fields := want.differences(l.content()); len(fields) > 0 {
+	if fields := want.differences(draftContent(l)); len(fields) > 0 {
 		s.Fields = fields
-		if slices.Contains(fields, "secrets") {
+		if slices.Contains(fields, tenant.FieldSecrets) {
 			s.Secrets = changedSecrets(a, key, l)
 		}
-		s.CodeDiff = Unified("tenant/"+a.Name, a.CodePath, stripTrailer(l.Code), stripTrailer(want.Code))
+		s.CodeDiff = Unified("tenant/"+a.Name, a.CodePath, stamp.Body(l.Code), stamp.Body(want.Code))
 		if v := rollbackTarget(want, l); v != nil {
 			s.Kind, s.Version = Rollback, &VersionRef{ID: v.ID, Number: v.Number}
 			s.Reason = fmt.Sprintf("the commit equals version %d", v.Number)
 			return s, true
 		}
-		s.Kind, s.Reason = Update, "the draft differs: "+strings.Join(fields, ", ")
+		s.Kind, s.Reason = Update, "the draft differs: "+joinFields(fields)
 		return s, true
 	}
-	if l.Status == "failed" {
+	if l.Status == tenant.StatusFailed {
 		// The same content failed to build (a registry outage, say): only a
 		// new build can help, and only a write makes one.
-		s.Kind, s.Fields, s.Reason = Update, []string{"code"}, "the draft's last build failed: rebuild it"
+		s.Kind, s.Fields, s.Reason = Update, []tenant.Field{tenant.FieldCode}, "the draft's last build failed: rebuild it"
 		return s, true
 	}
-	if l.Deployed == nil || !l.Deployed.content(l.Trigger).equal(want) {
+	if l.Deployed == nil || !versionContent(l.Deployed, l.Trigger).equal(want) {
 		s.Kind, s.Reason = Deploy, "the draft matches the commit but is not deployed"
 		return s, true
 	}
 	return Step{}, false
+}
+
+func joinFields(fs []tenant.Field) string {
+	parts := make([]string, len(fs))
+	for i, f := range fs {
+		parts[i] = string(f)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func secretNames(a *manifest.Action) []string {
@@ -151,36 +164,17 @@ func secretNames(a *manifest.Action) []string {
 
 // rollbackTarget is the newest version of l that equals want, if versions
 // were loaded.
-func rollbackTarget(want content, l *LiveAction) *Version {
-	var best *Version
+func rollbackTarget(want content, l *tenant.Action) *tenant.Version {
+	var best *tenant.Version
 	for i, v := range l.Versions {
-		if v.content(l.Trigger).equal(want) && v.Code == want.Code && (best == nil || v.Number > best.Number) {
+		if versionContent(&v, l.Trigger).equal(want) && v.Code == want.Code && (best == nil || v.Number > best.Number) {
 			best = &l.Versions[i]
 		}
 	}
 	return best
 }
 
-// RollbackCandidates names the live actions whose draft differs from the
-// commit and that have versions, so the reader loads their versions and the
-// planner can choose a rollback over a new build.
-func RollbackCandidates(desired *manifest.Repo, live *Live, key []byte) []string {
-	var out []string
-	byName := live.byName()
-	for _, a := range desired.Actions {
-		l := byName[a.Name]
-		if l == nil || l.Deployed == nil {
-			continue
-		}
-		want := content{Code: DesiredCode(a, key), Runtime: a.Runtime, Deps: a.Dependencies, Trigger: a.Trigger}
-		if !want.equal(l.content()) {
-			out = append(out, a.Name)
-		}
-	}
-	return out
-}
-
-func planBindings(t *manifest.Trigger, live []LiveBinding) (Step, bool) {
+func planBindings(t *manifest.Trigger, live []tenant.Binding) (Step, bool) {
 	want := make([]Binding, len(t.Bindings))
 	for i, b := range t.Bindings {
 		want[i] = Binding{Action: b.Action, DisplayName: b.DisplayName}
@@ -227,7 +221,7 @@ func bindReason(want, have []Binding) string {
 
 // planPrune lists the tenant actions the repo does not hold: deleted with
 // prune when it is safe, unmanaged otherwise. It returns the deletes.
-func planPrune(desired *manifest.Repo, live *Live, prune bool, p *Plan) int {
+func planPrune(desired *manifest.Repo, live *tenant.State, prune bool, p *Plan) int {
 	deletes := 0
 	for _, l := range sortedByName(live.Actions) {
 		if desired.Action(l.Name) != nil {
@@ -244,7 +238,7 @@ func planPrune(desired *manifest.Repo, live *Live, prune bool, p *Plan) int {
 	return deletes
 }
 
-func keepReason(desired *manifest.Repo, live *Live, l *LiveAction, prune bool) string {
+func keepReason(desired *manifest.Repo, live *tenant.State, l *tenant.Action, prune bool) string {
 	switch {
 	case l.Integration:
 		return "a Marketplace integration: never deleted"
@@ -254,7 +248,7 @@ func keepReason(desired *manifest.Repo, live *Live, l *LiveAction, prune bool) s
 		return "not in the repo; --prune would delete it"
 	}
 	for trig, bs := range live.Bindings {
-		if desired.Trigger(trig) == nil && slices.ContainsFunc(bs, func(b LiveBinding) bool { return b.Action == l.Name }) {
+		if desired.Trigger(trig) == nil && slices.ContainsFunc(bs, func(b tenant.Binding) bool { return b.Action == l.Name }) {
 			return "bound to " + trig + ", a trigger the repo does not manage: not deleted (the API answers 409)"
 		}
 	}
@@ -272,7 +266,7 @@ func boundInRepo(desired *manifest.Repo, name string) bool {
 	return false
 }
 
-func countDeletable(live *Live) int {
+func countDeletable(live *tenant.State) int {
 	n := 0
 	for _, a := range live.Actions {
 		if !a.Integration {
@@ -282,8 +276,8 @@ func countDeletable(live *Live) int {
 	return n
 }
 
-func sortedByName(as []*LiveAction) []*LiveAction {
+func sortedByName(as []*tenant.Action) []*tenant.Action {
 	out := slices.Clone(as)
-	slices.SortFunc(out, func(a, b *LiveAction) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(out, func(a, b *tenant.Action) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }

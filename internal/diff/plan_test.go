@@ -12,14 +12,16 @@ import (
 
 	"github.com/actionsync/actionsync/internal/diff"
 	"github.com/actionsync/actionsync/internal/manifest"
+	"github.com/actionsync/actionsync/internal/stamp"
+	"github.com/actionsync/actionsync/internal/tenant"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
 var (
 	key        = []byte("test-key")
-	postLogin  = manifest.TriggerRef{ID: "post-login", Version: "v3"}
-	lodash     = []manifest.Dependency{{Name: "lodash", Version: "4.17.21"}}
+	postLogin  = tenant.TriggerRef{ID: "post-login", Version: "v3"}
+	lodash     = []tenant.Dependency{{Name: "lodash", Version: "4.17.21"}}
 	codeV1     = "exports.onExecutePostLogin = async (event, api) => {};\n"
 	codeV2     = "exports.onExecutePostLogin = async (event, api) => {\n  api.access.deny('no');\n};\n"
 	apiKeySrc  = manifest.Secret{Name: "API_KEY", FromEnv: "K", Value: "v1"}
@@ -45,12 +47,12 @@ func bindings(trigger string, names ...string) *manifest.Trigger {
 }
 
 // synced is the live twin of a desired action, built and deployed.
-func synced(a *manifest.Action, id string) *diff.LiveAction {
-	code := diff.DesiredCode(a, key)
-	return &diff.LiveAction{
+func synced(a *manifest.Action, id string) *tenant.Action {
+	code := stamp.Code(a, key)
+	return &tenant.Action{
 		ID: id, Name: a.Name, Trigger: a.Trigger, Code: code, Runtime: a.Runtime, Dependencies: a.Dependencies,
-		Secrets: names(a.Secrets), Status: "built",
-		Deployed: &diff.Version{ID: id + "-v1", Number: 1, Code: code, Runtime: a.Runtime, Dependencies: a.Dependencies},
+		Secrets: names(a.Secrets), Status: tenant.StatusBuilt,
+		Deployed: &tenant.Version{ID: id + "-v1", Number: 1, Code: code, Runtime: a.Runtime, Dependencies: a.Dependencies},
 	}
 }
 
@@ -62,10 +64,10 @@ func names(ss []manifest.Secret) []string {
 	return out
 }
 
-func liveBindings(names ...string) []diff.LiveBinding {
-	var out []diff.LiveBinding
+func liveBindings(names ...string) []tenant.Binding {
+	var out []tenant.Binding
 	for _, n := range names {
-		out = append(out, diff.LiveBinding{Action: n, DisplayName: n})
+		out = append(out, tenant.Binding{Action: n, DisplayName: n})
 	}
 	return out
 }
@@ -83,7 +85,11 @@ func summarize(p *diff.Plan) []stepSummary {
 		if s.Kind == diff.Bind {
 			subject = s.Trigger
 		}
-		detail := strings.Join(s.Fields, ",")
+		var fields []string
+		for _, f := range s.Fields {
+			fields = append(fields, string(f))
+		}
+		detail := strings.Join(fields, ",")
 		if s.Version != nil {
 			detail = s.Version.ID
 		}
@@ -104,7 +110,7 @@ func TestCompute(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		desired   *manifest.Repo
-		live      *diff.Live
+		live      *tenant.State
 		opts      diff.Options
 		want      []stepSummary
 		unmanaged []string
@@ -113,7 +119,7 @@ func TestCompute(t *testing.T) {
 		{
 			name:    "create into an empty tenant",
 			desired: repo([]*manifest.Action{a, b}, bindings("post-login", "b", "a")),
-			live:    &diff.Live{},
+			live:    &tenant.State{},
 			want: []stepSummary{
 				{diff.Create, "a", ""}, {diff.Create, "b", " secrets=API_KEY"},
 				{diff.Bind, "post-login", "bind b, bind a"},
@@ -122,88 +128,88 @@ func TestCompute(t *testing.T) {
 		{
 			name:    "steady state plans nothing",
 			desired: repo([]*manifest.Action{a, b}, bindings("post-login", "a", "b")),
-			live: &diff.Live{Actions: []*diff.LiveAction{synced(a, "1"), synced(b, "2")},
-				Bindings: map[string][]diff.LiveBinding{"post-login": liveBindings("a", "b")}},
+			live: &tenant.State{Actions: []*tenant.Action{synced(a, "1"), synced(b, "2")},
+				Bindings: map[string][]tenant.Binding{"post-login": liveBindings("a", "b")}},
 		},
 		{
 			name:    "edited code is an update",
 			desired: repo([]*manifest.Action{desiredAction("a", codeV2)}),
-			live:    &diff.Live{Actions: []*diff.LiveAction{synced(a, "1")}},
+			live:    &tenant.State{Actions: []*tenant.Action{synced(a, "1")}},
 			want:    []stepSummary{{diff.Update, "a", "code"}},
 		},
 		{
 			name:    "changed dependency and runtime",
-			desired: repo([]*manifest.Action{{Name: "a", Trigger: postLogin, Runtime: "node18", Code: codeV1, Dependencies: []manifest.Dependency{{Name: "lodash", Version: "4.17.20"}}}}),
-			live:    &diff.Live{Actions: []*diff.LiveAction{synced(a, "1")}},
+			desired: repo([]*manifest.Action{{Name: "a", Trigger: postLogin, Runtime: "node18", Code: codeV1, Dependencies: []tenant.Dependency{{Name: "lodash", Version: "4.17.20"}}}}),
+			live:    &tenant.State{Actions: []*tenant.Action{synced(a, "1")}},
 			want:    []stepSummary{{diff.Update, "a", "dependencies,runtime"}},
 		},
 		{
 			name:    "a rotated secret is an update of the secret alone",
 			desired: repo([]*manifest.Action{desiredAction("b", codeV1, apiKeySrc2)}),
-			live:    &diff.Live{Actions: []*diff.LiveAction{synced(b, "2")}},
+			live:    &tenant.State{Actions: []*tenant.Action{synced(b, "2")}},
 			want:    []stepSummary{{diff.Update, "b", "secrets secrets=API_KEY"}},
 		},
 		{
 			name:    "the commit equals an earlier version: rollback",
 			desired: repo([]*manifest.Action{a}),
-			live: func() *diff.Live {
+			live: func() *tenant.State {
 				l := synced(desiredAction("a", codeV2), "1")
 				l.Deployed.Number = 2
-				l.Versions = []diff.Version{*l.Deployed, {ID: "old", Number: 1, Code: codeV1, Runtime: "node22", Dependencies: lodash}}
-				return &diff.Live{Actions: []*diff.LiveAction{l}}
+				l.Versions = []tenant.Version{*l.Deployed, {ID: "old", Number: 1, Code: codeV1, Runtime: "node22", Dependencies: lodash}}
+				return &tenant.State{Actions: []*tenant.Action{l}}
 			}(),
 			want: []stepSummary{{diff.Rollback, "a", "old"}},
 		},
 		{
 			name:    "draft matches but was never deployed",
 			desired: repo([]*manifest.Action{a}),
-			live: func() *diff.Live {
+			live: func() *tenant.State {
 				l := synced(a, "1")
 				l.Deployed = nil
-				return &diff.Live{Actions: []*diff.LiveAction{l}}
+				return &tenant.State{Actions: []*tenant.Action{l}}
 			}(),
 			want: []stepSummary{{diff.Deploy, "a", ""}},
 		},
 		{
 			name:    "a draft whose build failed is rebuilt, not deployed",
 			desired: repo([]*manifest.Action{a}),
-			live: func() *diff.Live {
+			live: func() *tenant.State {
 				l := synced(a, "1")
-				l.Deployed, l.Status = nil, "failed"
-				return &diff.Live{Actions: []*diff.LiveAction{l}}
+				l.Deployed, l.Status = nil, tenant.StatusFailed
+				return &tenant.State{Actions: []*tenant.Action{l}}
 			}(),
 			want: []stepSummary{{diff.Update, "a", "code"}},
 		},
 		{
 			name:    "reordered bindings",
 			desired: repo([]*manifest.Action{a, b}, bindings("post-login", "b", "a")),
-			live: &diff.Live{Actions: []*diff.LiveAction{synced(a, "1"), synced(b, "2")},
-				Bindings: map[string][]diff.LiveBinding{"post-login": liveBindings("a", "b")}},
+			live: &tenant.State{Actions: []*tenant.Action{synced(a, "1"), synced(b, "2")},
+				Bindings: map[string][]tenant.Binding{"post-login": liveBindings("a", "b")}},
 			want: []stepSummary{{diff.Bind, "post-login", "reorder"}},
 		},
 		{
 			name:    "a managed empty trigger unbinds everything",
 			desired: repo([]*manifest.Action{a}, bindings("credentials-exchange")),
-			live: &diff.Live{Actions: []*diff.LiveAction{synced(a, "1")},
-				Bindings: map[string][]diff.LiveBinding{"credentials-exchange": liveBindings("m2m")}},
+			live: &tenant.State{Actions: []*tenant.Action{synced(a, "1")},
+				Bindings: map[string][]tenant.Binding{"credentials-exchange": liveBindings("m2m")}},
 			want: []stepSummary{{diff.Bind, "credentials-exchange", "unbind m2m"}},
 		},
 		{
 			name:      "an action not in the repo is left alone without --prune",
 			desired:   repo([]*manifest.Action{a}),
-			live:      &diff.Live{Actions: []*diff.LiveAction{synced(a, "1"), synced(desiredAction("old", codeV1), "9")}},
+			live:      &tenant.State{Actions: []*tenant.Action{synced(a, "1"), synced(desiredAction("old", codeV1), "9")}},
 			unmanaged: []string{"old: not in the repo; --prune would delete it"},
 		},
 		{
 			name:    "--prune deletes it, but not an integration nor one bound elsewhere",
 			desired: repo([]*manifest.Action{a}, bindings("post-login", "a")),
-			live: func() *diff.Live {
+			live: func() *tenant.State {
 				integ := synced(desiredAction("market", codeV1), "7")
 				integ.Integration = true
-				return &diff.Live{
-					Actions: []*diff.LiveAction{synced(a, "1"), synced(desiredAction("old", codeV1), "9"), integ,
+				return &tenant.State{
+					Actions: []*tenant.Action{synced(a, "1"), synced(desiredAction("old", codeV1), "9"), integ,
 						synced(desiredAction("elsewhere", codeV1), "8")},
-					Bindings: map[string][]diff.LiveBinding{"post-login": liveBindings("a", "old"), "pre-user-registration": liveBindings("elsewhere")},
+					Bindings: map[string][]tenant.Binding{"post-login": liveBindings("a", "old"), "pre-user-registration": liveBindings("elsewhere")},
 				}
 			}(),
 			opts: diff.Options{Prune: true},
@@ -216,14 +222,14 @@ func TestCompute(t *testing.T) {
 		{
 			name:    "a plan that deletes every action is refused",
 			desired: repo(nil),
-			live:    &diff.Live{Actions: []*diff.LiveAction{synced(a, "1")}},
+			live:    &tenant.State{Actions: []*tenant.Action{synced(a, "1")}},
 			opts:    diff.Options{Prune: true},
 			err:     diff.ErrDeletesAll,
 		},
 		{
 			name:    "unless --allow-empty",
 			desired: repo(nil),
-			live:    &diff.Live{Actions: []*diff.LiveAction{synced(a, "1")}},
+			live:    &tenant.State{Actions: []*tenant.Action{synced(a, "1")}},
 			opts:    diff.Options{Prune: true, AllowEmpty: true},
 			want:    []stepSummary{{diff.Delete, "a", ""}},
 		},
@@ -262,7 +268,7 @@ func TestCompute(t *testing.T) {
 
 func TestRollbackCandidates(t *testing.T) {
 	a := desiredAction("a", codeV1)
-	live := &diff.Live{Actions: []*diff.LiveAction{synced(desiredAction("a", codeV2), "1"), synced(desiredAction("b", codeV1), "2")}}
+	live := &tenant.State{Actions: []*tenant.Action{synced(desiredAction("a", codeV2), "1"), synced(desiredAction("b", codeV1), "2")}}
 	got := diff.RollbackCandidates(repo([]*manifest.Action{a, desiredAction("b", codeV1)}), live, key)
 	if !slices.Equal(got, []string{"a"}) {
 		t.Errorf("candidates = %v, want [a]", got)
@@ -273,16 +279,16 @@ func TestRollbackCandidates(t *testing.T) {
 func richPlan(t *testing.T) *diff.Plan {
 	t.Helper()
 	old := synced(desiredAction("rolled", codeV2), "3")
-	old.Versions = []diff.Version{*old.Deployed, {ID: "v-old", Number: 1, Code: codeV1, Runtime: "node22", Dependencies: lodash}}
+	old.Versions = []tenant.Version{*old.Deployed, {ID: "v-old", Number: 1, Code: codeV1, Runtime: "node22", Dependencies: lodash}}
 	undeployed := synced(desiredAction("undeployed", codeV1), "4")
 	undeployed.Deployed = nil
 	desired := repo([]*manifest.Action{
 		desiredAction("new-one", codeV1, apiKeySrc), desiredAction("edited", codeV2, apiKeySrc2),
 		desiredAction("rolled", codeV1), desiredAction("undeployed", codeV1),
 	}, bindings("post-login", "undeployed", "edited", "new-one"))
-	live := &diff.Live{
-		Actions:  []*diff.LiveAction{synced(desiredAction("edited", codeV1, apiKeySrc), "2"), old, undeployed, synced(desiredAction("gone", codeV1), "5")},
-		Bindings: map[string][]diff.LiveBinding{"post-login": liveBindings("edited", "gone")},
+	live := &tenant.State{
+		Actions:  []*tenant.Action{synced(desiredAction("edited", codeV1, apiKeySrc), "2"), old, undeployed, synced(desiredAction("gone", codeV1), "5")},
+		Bindings: map[string][]tenant.Binding{"post-login": liveBindings("edited", "gone")},
 	}
 	p, err := diff.Compute(desired, live, diff.Options{Prune: true, SecretKey: key})
 	if err != nil {
@@ -337,7 +343,7 @@ func TestMarkdownLimit(t *testing.T) {
 	for i := range 30 {
 		actions = append(actions, desiredAction(strings.Repeat("x", i+1), big))
 	}
-	p, err := diff.Compute(repo(actions), &diff.Live{}, diff.Options{SecretKey: key})
+	p, err := diff.Compute(repo(actions), &tenant.State{}, diff.Options{SecretKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"github.com/actionsync/actionsync/internal/live"
 	"github.com/actionsync/actionsync/internal/localtenant"
 	"github.com/actionsync/actionsync/internal/localtenant/tenanttest"
-	"github.com/actionsync/actionsync/internal/manifest"
 	"github.com/auth0/go-auth0"
 	"github.com/auth0/go-auth0/management"
 )
@@ -21,15 +20,19 @@ func BenchmarkSteadyReads(b *testing.B) {
 	for _, n := range []int{10, 100, 1000} {
 		for _, t := range []int{1, 2, 4} {
 			b.Run(fmt.Sprintf("actions=%d/triggers=%d", n, t), func(b *testing.B) {
-				srv, desired := seed(b, n, t)
+				srv := seed(b, n, t)
 				reads := 0
 				b.ResetTimer()
 				for b.Loop() {
-					st, err := live.Read(b.Context(), srv.API.Action, desired, live.Options{})
+					r := live.NewReader(live.NewClient(srv.API))
+					st, err := r.Read(b.Context())
+					if err == nil {
+						err = r.ReadBindings(b.Context(), st, triggers[:t])
+					}
 					if err != nil {
 						b.Fatal(err)
 					}
-					reads = st.Reads
+					reads = r.Calls()
 				}
 				b.ReportMetric(float64(reads), "reads/op")
 			})
@@ -37,12 +40,8 @@ func BenchmarkSteadyReads(b *testing.B) {
 	}
 }
 
-func seed(b *testing.B, n, t int) (*tenanttest.Server, *manifest.Repo) {
+func seed(b *testing.B, n, t int) *tenanttest.Server {
 	srv := tenanttest.Start(b, localtenant.Options{Node: "-"})
-	desired := &manifest.Repo{}
-	for _, id := range triggers[:t] {
-		desired.Triggers = append(desired.Triggers, &manifest.Trigger{ID: id})
-	}
 	for i := range n {
 		trig := triggers[i%t]
 		a := &management.Action{
@@ -55,5 +54,5 @@ func seed(b *testing.B, n, t int) (*tenanttest.Server, *manifest.Repo) {
 			b.Fatal(err)
 		}
 	}
-	return srv, desired
+	return srv
 }

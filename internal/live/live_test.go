@@ -1,8 +1,11 @@
 package live_test
 
 import (
+	"errors"
 	"fmt"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/actionsync/actionsync/internal/diff"
@@ -10,6 +13,7 @@ import (
 	"github.com/actionsync/actionsync/internal/localtenant"
 	"github.com/actionsync/actionsync/internal/localtenant/tenanttest"
 	"github.com/actionsync/actionsync/internal/manifest"
+	"github.com/actionsync/actionsync/internal/tenant"
 	"github.com/auth0/go-auth0"
 	"github.com/auth0/go-auth0/management"
 )
@@ -31,9 +35,11 @@ func create(t *testing.T, srv *tenanttest.Server, name string, deps ...managemen
 	return a
 }
 
+func reader(srv *tenanttest.Server) *live.Reader { return live.NewReader(live.NewClient(srv.API)) }
+
 // TestReadPagesAndNormalises reads 250 actions in three pages, the bindings
-// of the managed trigger, and normalises dependencies as the tenant keeps
-// them (sorted, no registry_url).
+// of a trigger, and normalises dependencies as the tenant keeps them
+// (sorted, no registry_url).
 func TestReadPagesAndNormalises(t *testing.T) {
 	srv := tenanttest.Start(t, localtenant.Options{Node: "-"})
 	for i := range 249 {
@@ -45,30 +51,33 @@ func TestReadPagesAndNormalises(t *testing.T) {
 	srv.API.Action.UpdateBindings(t.Context(), "post-login", []*management.ActionBinding{{
 		Ref: &management.ActionBindingReference{Type: auth0.String("action_name"), Value: auth0.String("deps")}, DisplayName: auth0.String("Deps"),
 	}})
-	desired := &manifest.Repo{Triggers: []*manifest.Trigger{{ID: "post-login"}}}
 	srv.ResetRequests()
-	st, err := live.Read(t.Context(), srv.API.Action, desired, live.Options{})
+	r := reader(srv)
+	st, err := r.Read(t.Context())
+	if err == nil {
+		err = r.ReadBindings(t.Context(), st, []string{"post-login"})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(st.Live.Actions) != 250 || st.Reads != 5 {
-		t.Errorf("read %d actions in %d calls, want 250 in 5 (triggers, 3 pages, bindings)", len(st.Live.Actions), st.Reads)
+	if len(st.Actions) != 250 || r.Calls() != 5 {
+		t.Errorf("read %d actions in %d calls, want 250 in 5 (triggers, 3 pages, bindings)", len(st.Actions), r.Calls())
 	}
 	n := 0
-	for _, r := range srv.Requests() {
-		if r.Path != "/oauth/token" {
+	for _, req := range srv.Requests() {
+		if req.Path != "/oauth/token" {
 			n++
 		}
 	}
-	if n != st.Reads {
-		t.Errorf("the tenant saw %d API requests, the reader counted %d", n, st.Reads)
+	if n != r.Calls() {
+		t.Errorf("the tenant saw %d API requests, the reader counted %d", n, r.Calls())
 	}
-	d := st.Live.Action("deps")
-	want := []manifest.Dependency{{Name: "axios", Version: "1.7.9"}, {Name: "zod", Version: "3.0.0"}}
+	d := st.Action("deps")
+	want := []tenant.Dependency{{Name: "axios", Version: "1.7.9"}, {Name: "zod", Version: "3.0.0"}}
 	if !slices.Equal(d.Dependencies, want) || d.Deployed == nil || !slices.Equal(d.Deployed.Dependencies, want) {
 		t.Errorf("dependencies = %v (deployed %+v), want %v", d.Dependencies, d.Deployed, want)
 	}
-	if b := st.Live.Bindings["post-login"]; len(b) != 1 || b[0].Action != "deps" || b[0].DisplayName != "Deps" {
+	if b := st.Bindings["post-login"]; len(b) != 1 || b[0].Action != "deps" || b[0].DisplayName != "Deps" {
 		t.Errorf("bindings = %+v", b)
 	}
 }
@@ -79,9 +88,49 @@ func TestReadFailureIsAnError(t *testing.T) {
 	srv := tenanttest.Start(t, localtenant.Options{Node: "-"})
 	create(t, srv, "a")
 	srv.SetFaults(1)
-	st, err := live.Read(t.Context(), srv.API.Action, &manifest.Repo{}, live.Options{})
+	st, err := reader(srv).Read(t.Context())
 	if err == nil || st != nil {
 		t.Fatalf("Read = %+v, %v; want an error", st, err)
+	}
+}
+
+// deleteAfterFirstPage is a second writer: once the reader has the first
+// page of actions, it deletes n of them, so the last page comes up short.
+type deleteAfterFirstPage struct {
+	base http.RoundTripper
+	del  func()
+	done bool
+}
+
+func (d *deleteAfterFirstPage) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := d.base.RoundTrip(r)
+	if !d.done && r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/actions/actions") {
+		d.done = true
+		d.del()
+	}
+	return resp, err
+}
+
+// TestChangingListIsAnError: when a second writer deletes actions between
+// the pages of a read, the read is an error, never a list that skipped or
+// kept actions (which would plan creates or updates of what is gone).
+func TestChangingListIsAnError(t *testing.T) {
+	srv := tenanttest.Start(t, localtenant.Options{Node: "-"})
+	var ids []string
+	for i := range 150 {
+		ids = append(ids, create(t, srv, fmt.Sprintf("a-%03d", i)).GetID())
+	}
+	rt := &deleteAfterFirstPage{base: srv.HTTP.Transport, del: func() {
+		for _, id := range ids[:80] {
+			if err := srv.API.Action.Delete(t.Context(), id); err != nil {
+				t.Error(err)
+			}
+		}
+	}}
+	api := live.NewClient(srv.NewClient(t, management.WithClient(&http.Client{Transport: rt})))
+	_, err := live.NewReader(api).Actions(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "the list changed while it was read (150, then 70)") {
+		t.Errorf("Actions = %v, want a changing-list error", err)
 	}
 }
 
@@ -91,20 +140,40 @@ func TestVersionsOnlyForCandidates(t *testing.T) {
 	srv := tenanttest.Start(t, localtenant.Options{Node: "-"})
 	create(t, srv, "same")
 	create(t, srv, "changed")
-	same := &manifest.Action{Name: "same", Trigger: manifest.TriggerRef{ID: "post-login", Version: "v3"}, Runtime: "node22",
+	same := &manifest.Action{Name: "same", Trigger: tenant.TriggerRef{ID: "post-login", Version: "v3"}, Runtime: "node22",
 		Code: "exports.onExecutePostLogin = async () => {};"}
 	changed := *same
 	changed.Name, changed.Code = "changed", "// new"
 	desired := &manifest.Repo{Actions: []*manifest.Action{&changed, same}}
-	st, err := live.Read(t.Context(), srv.API.Action, desired, live.Options{})
+	r := reader(srv)
+	st, err := r.Read(t.Context())
 	if err == nil {
-		err = st.ReadVersions(t.Context(), srv.API.Action, diff.RollbackCandidates(desired, st.Live, nil))
+		err = r.ReadVersions(t.Context(), st, diff.RollbackCandidates(desired, st, nil))
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Live.Action("changed").Versions == nil || st.Live.Action("same").Versions != nil {
+	if st.Action("changed").Versions == nil || st.Action("same").Versions != nil {
 		t.Errorf("versions read for changed: %v, for same: %v; want only changed",
-			st.Live.Action("changed").Versions != nil, st.Live.Action("same").Versions != nil)
+			st.Action("changed").Versions != nil, st.Action("same").Versions != nil)
+	}
+}
+
+// TestActionReadsBuildErrors: one action read carries a failed build's
+// errors, which go-auth0's Action type leaves out.
+func TestActionReadsBuildErrors(t *testing.T) {
+	srv := tenanttest.Start(t, localtenant.Options{Node: "-"})
+	bad := []management.ActionDependency{{Name: auth0.String("lodash"), Version: auth0.String("not a version")}}
+	a := create(t, srv, "bad", bad...)
+	got, err := reader(srv).Action(t.Context(), a.GetID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != tenant.StatusFailed || len(got.BuildErrors) != 1 || !strings.Contains(got.BuildErrors[0], "lodash@not a version") {
+		t.Errorf("action = status %s, errors %q; want failed with the dependency's error", got.Status, got.BuildErrors)
+	}
+	var me management.Error
+	if _, err := reader(srv).Action(t.Context(), "no-such-id"); !errors.As(err, &me) || me.Status() != http.StatusNotFound {
+		t.Errorf("reading a missing action: %v, want a 404 management.Error", err)
 	}
 }

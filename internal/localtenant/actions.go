@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/actionsync/actionsync/internal/tenant"
 )
 
 const maxBody = 10 << 20
@@ -396,7 +398,7 @@ func (t *Tenant) deployDraft(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t.onAction(w, r, func(a *action, now time.Time) (int, any, error) {
-		if a.draftStatus(now, t.opts.BuildDelay) != statusBuilt {
+		if a.draftStatus(now, t.opts.BuildDelay) != tenant.StatusBuilt {
 			return 0, nil, &httpError{code: http.StatusBadRequest, message: "A draft must be in the 'built' state before it can be deployed."}
 		}
 		v := t.newVersion(a, a.Draft, now, a.BuildStart.Add(t.opts.BuildDelay), nil)

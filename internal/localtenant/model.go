@@ -5,14 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
-)
 
-// Build statuses as the API spells them on drafts and versions.
-const (
-	statusPending  = "pending"
-	statusBuilding = "building"
-	statusBuilt    = "built"
-	statusFailed   = "failed"
+	"github.com/actionsync/actionsync/internal/tenant"
 )
 
 // Trigger is one entry of the trigger catalogue.
@@ -148,33 +142,33 @@ type Integration struct {
 
 // draftStatus is where the draft's build stands at now: pending for the first
 // quarter of the build delay, building until it has passed, then built or failed.
-func (a *action) draftStatus(now time.Time, delay time.Duration) string {
+func (a *action) draftStatus(now time.Time, delay time.Duration) tenant.BuildStatus {
 	d := now.Sub(a.BuildStart)
 	switch {
 	case d < delay/4:
-		return statusPending
+		return tenant.StatusPending
 	case d < delay:
-		return statusBuilding
+		return tenant.StatusBuilding
 	case len(a.BuildErrs) > 0:
-		return statusFailed
+		return tenant.StatusFailed
 	}
-	return statusBuilt
+	return tenant.StatusBuilt
 }
 
 // status is where the version's build stands at now; a version made from a
 // built draft is built at once, one made by create with deploy:true builds
 // with its draft.
-func (v *version) status(now time.Time, delay time.Duration) string {
+func (v *version) status(now time.Time, delay time.Duration) tenant.BuildStatus {
 	d := v.ReadyAt.Sub(now)
 	switch {
 	case d > delay*3/4:
-		return statusPending
+		return tenant.StatusPending
 	case d > 0:
-		return statusBuilding
+		return tenant.StatusBuilding
 	case len(v.Errors) > 0:
-		return statusFailed
+		return tenant.StatusFailed
 	}
-	return statusBuilt
+	return tenant.StatusBuilt
 }
 
 func (a *action) deployed() *version {

@@ -3,6 +3,8 @@ package localtenant
 import (
 	"strings"
 	"time"
+
+	"github.com/actionsync/actionsync/internal/tenant"
 )
 
 // The response shapes below follow the recorded responses of the real API
@@ -14,22 +16,22 @@ type secretOut struct {
 }
 
 type actionOut struct {
-	ID                 string       `json:"id"`
-	Name               string       `json:"name"`
-	SupportedTriggers  []TriggerRef `json:"supported_triggers"`
-	CreatedAt          string       `json:"created_at"`
-	UpdatedAt          string       `json:"updated_at"`
-	Code               string       `json:"code"`
-	Dependencies       []dependency `json:"dependencies"`
-	Runtime            string       `json:"runtime"`
-	Status             string       `json:"status"`
-	Secrets            []secretOut  `json:"secrets"`
-	Errors             []buildError `json:"errors,omitempty"`
-	CurrentVersion     *currentOut  `json:"current_version,omitempty"`
-	DeployedVersion    *versionOut  `json:"deployed_version,omitempty"`
-	InstalledID        string       `json:"installed_integration_id,omitempty"`
-	Integration        *Integration `json:"integration,omitempty"`
-	AllChangesDeployed bool         `json:"all_changes_deployed"`
+	ID                 string             `json:"id"`
+	Name               string             `json:"name"`
+	SupportedTriggers  []TriggerRef       `json:"supported_triggers"`
+	CreatedAt          string             `json:"created_at"`
+	UpdatedAt          string             `json:"updated_at"`
+	Code               string             `json:"code"`
+	Dependencies       []dependency       `json:"dependencies"`
+	Runtime            string             `json:"runtime"`
+	Status             tenant.BuildStatus `json:"status"`
+	Secrets            []secretOut        `json:"secrets"`
+	Errors             []buildError       `json:"errors,omitempty"`
+	CurrentVersion     *currentOut        `json:"current_version,omitempty"`
+	DeployedVersion    *versionOut        `json:"deployed_version,omitempty"`
+	InstalledID        string             `json:"installed_integration_id,omitempty"`
+	Integration        *Integration       `json:"integration,omitempty"`
+	AllChangesDeployed bool               `json:"all_changes_deployed"`
 }
 
 type currentOut struct {
@@ -44,20 +46,20 @@ type currentOut struct {
 }
 
 type versionOut struct {
-	Code              string         `json:"code"`
-	Dependencies      []dependency   `json:"dependencies"`
-	ID                string         `json:"id"`
-	Deployed          bool           `json:"deployed"`
-	Number            int            `json:"number"`
-	BuiltAt           string         `json:"built_at,omitempty"`
-	Secrets           []secretOut    `json:"secrets"`
-	Status            string         `json:"status"`
-	Errors            []buildError   `json:"errors,omitempty"`
-	CreatedAt         string         `json:"created_at"`
-	UpdatedAt         string         `json:"updated_at"`
-	Runtime           string         `json:"runtime"`
-	SupportedTriggers []TriggerRef   `json:"supported_triggers"`
-	Action            *actionSummary `json:"action,omitempty"`
+	Code              string             `json:"code"`
+	Dependencies      []dependency       `json:"dependencies"`
+	ID                string             `json:"id"`
+	Deployed          bool               `json:"deployed"`
+	Number            int                `json:"number"`
+	BuiltAt           string             `json:"built_at,omitempty"`
+	Secrets           []secretOut        `json:"secrets"`
+	Status            tenant.BuildStatus `json:"status"`
+	Errors            []buildError       `json:"errors,omitempty"`
+	CreatedAt         string             `json:"created_at"`
+	UpdatedAt         string             `json:"updated_at"`
+	Runtime           string             `json:"runtime"`
+	SupportedTriggers []TriggerRef       `json:"supported_triggers"`
+	Action            *actionSummary     `json:"action,omitempty"`
 }
 
 type actionSummary struct {
@@ -124,7 +126,7 @@ func (t *Tenant) renderAction(a *action, now time.Time) *actionOut {
 		CreatedAt:          ts(a.CreatedAt),
 		UpdatedAt:          ts(a.UpdatedAt),
 		Code:               a.Draft.Code,
-		Dependencies:       depsOut(a.Draft.Deps, status == statusBuilt || status == statusFailed),
+		Dependencies:       depsOut(a.Draft.Deps, status == tenant.StatusBuilt || status == tenant.StatusFailed),
 		Runtime:            a.Draft.Runtime,
 		Status:             status,
 		Secrets:            secretsOut(a.Secrets),
@@ -132,7 +134,7 @@ func (t *Tenant) renderAction(a *action, now time.Time) *actionOut {
 		DeployedVersion:    t.renderVersion(a, a.deployed(), true, false),
 		AllChangesDeployed: allDeployed(a),
 	}
-	if status == statusFailed {
+	if status == tenant.StatusFailed {
 		out.Errors = a.BuildErrs
 	}
 	if a.Integration != nil {
@@ -153,13 +155,13 @@ func (t *Tenant) renderCurrent(v *version) *currentOut {
 	status := v.status(t.opts.Now(), t.opts.BuildDelay)
 	return &currentOut{
 		ID: v.ID, Code: v.Content.Code, Runtime: v.Content.Runtime,
-		Status: strings.ToUpper(status), Number: v.Number, BuildTime: builtAt(v, status),
+		Status: strings.ToUpper(string(status)), Number: v.Number, BuildTime: builtAt(v, status),
 		CreatedAt: ts(v.CreatedAt), UpdatedAt: ts(v.UpdatedAt),
 	}
 }
 
-func builtAt(v *version, status string) string {
-	if status != statusBuilt {
+func builtAt(v *version, status tenant.BuildStatus) string {
+	if status != tenant.StatusBuilt {
 		return ""
 	}
 	return ts(v.ReadyAt)

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/actionsync/actionsync/internal/tenant"
 	"gopkg.in/yaml.v3"
 )
 
@@ -83,7 +84,7 @@ func (l *loader) trigger(file string, a *Action, n *yaml.Node) {
 
 func (l *loader) dependencies(file string, a *Action, n *yaml.Node) {
 	l.list(file, "dependencies", n, func(i int, item *yaml.Node) {
-		var d Dependency
+		var d tenant.Dependency
 		where := fmt.Sprintf("dependencies[%d]", i)
 		l.fields(file, where, item, map[string]func(*yaml.Node){
 			"name":    l.str(file, where+".name", &d.Name, false),
@@ -104,7 +105,7 @@ func (l *loader) dependencies(file string, a *Action, n *yaml.Node) {
 			a.Dependencies = append(a.Dependencies, d)
 		}
 	})
-	sort.Slice(a.Dependencies, func(i, j int) bool { return a.Dependencies[i].Name < a.Dependencies[j].Name })
+	tenant.SortDependencies(a.Dependencies)
 }
 
 func (l *loader) secrets(file string, a *Action, n *yaml.Node) {

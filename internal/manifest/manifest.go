@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/actionsync/actionsync/internal/tenant"
 )
 
 // DefaultRuntime is the runtime of an action.yaml that names none.
@@ -33,13 +35,13 @@ type Repo struct {
 // Action is one action of the repo.
 type Action struct {
 	Name         string
-	Dir          string // the action's directory, relative to the repo root
-	Trigger      TriggerRef
+	Dir          string            // the action's directory, relative to the repo root
+	Trigger      tenant.TriggerRef // Version "" until Validate fills it in
 	Runtime      string
 	CodePath     string // relative to the repo root
 	Code         string
-	Dependencies []Dependency // sorted by name
-	Secrets      []Secret     // sorted by name
+	Dependencies []tenant.Dependency // exact versions, sorted by name
+	Secrets      []Secret            // sorted by name
 
 	pos map[string]int // line of each key of action.yaml
 }
@@ -54,19 +56,6 @@ func (a *Action) Line(key string) int {
 		return n
 	}
 	return 1
-}
-
-// TriggerRef names a trigger and its version ("" means the tenant's current
-// version of that trigger).
-type TriggerRef struct {
-	ID      string `yaml:"id"`
-	Version string `yaml:"version"`
-}
-
-// Dependency is an npm package at an exact version.
-type Dependency struct {
-	Name    string `yaml:"name"`
-	Version string `yaml:"version"`
 }
 
 // Secret is a secret's name and value; the value never leaves the process

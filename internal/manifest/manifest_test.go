@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/actionsync/actionsync/internal/manifest"
+	"github.com/actionsync/actionsync/internal/tenant"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -66,7 +67,7 @@ func TestExampleRepo(t *testing.T) {
 	if len(repo.Actions) < 3 || len(repo.Triggers) < 2 {
 		t.Fatalf("example repo: %d actions, %d triggers", len(repo.Actions), len(repo.Triggers))
 	}
-	catalogue := []manifest.TriggerInfo{
+	catalogue := []tenant.Trigger{
 		{ID: "post-login", Version: "v3", Current: true, Runtimes: []string{"node18", "node22"}},
 		{ID: "credentials-exchange", Version: "v2", Current: true, Runtimes: []string{"node18", "node22"}},
 	}
@@ -85,7 +86,7 @@ func TestValidate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	catalogue := []manifest.TriggerInfo{{ID: "post-login", Version: "v3", Current: true, Runtimes: []string{"node18"}}}
+	catalogue := []tenant.Trigger{{ID: "post-login", Version: "v3", Current: true, Runtimes: []string{"node18"}}}
 	err = repo.Validate(catalogue, map[string]string{})
 	var errs manifest.Errors
 	if !errors.As(err, &errs) || len(errs) < 2 {

@@ -1,17 +1,10 @@
 package manifest
 
 import (
-	"fmt"
 	"slices"
-)
 
-// TriggerInfo is one entry of the tenant's trigger catalogue.
-type TriggerInfo struct {
-	ID       string
-	Version  string
-	Current  bool // the version Auth0 offers for new actions
-	Runtimes []string
-}
+	"github.com/actionsync/actionsync/internal/tenant"
+)
 
 // Validate checks the repo against what the tenant offers: each action's
 // trigger and runtime must be in the catalogue, each managed trigger must
@@ -21,7 +14,7 @@ type TriggerInfo struct {
 // triggers given without one. Runtimes are checked where the catalogue
 // lists them (go-auth0 does not read them; the API refuses a bad one).
 // Every problem comes back at once as Errors.
-func (r *Repo) Validate(catalogue []TriggerInfo, liveTrigger map[string]string) error {
+func (r *Repo) Validate(catalogue []tenant.Trigger, liveTrigger map[string]string) error {
 	var errs Errors
 	for _, a := range r.Actions {
 		if e := a.resolveTrigger(catalogue); e != nil {
@@ -29,7 +22,7 @@ func (r *Repo) Validate(catalogue []TriggerInfo, liveTrigger map[string]string) 
 		}
 	}
 	for _, t := range r.Triggers {
-		if !slices.ContainsFunc(catalogue, func(c TriggerInfo) bool { return c.ID == t.ID }) {
+		if !slices.ContainsFunc(catalogue, func(c tenant.Trigger) bool { return c.ID == t.ID }) {
 			errs = append(errs, errf(triggersFile, t.Line, "trigger %s is not offered by the tenant", t.ID))
 			continue
 		}
@@ -41,8 +34,8 @@ func (r *Repo) Validate(catalogue []TriggerInfo, liveTrigger map[string]string) 
 	return nil
 }
 
-func (a *Action) resolveTrigger(catalogue []TriggerInfo) *Error {
-	var match *TriggerInfo
+func (a *Action) resolveTrigger(catalogue []tenant.Trigger) *Error {
+	var match *tenant.Trigger
 	for i, c := range catalogue {
 		if c.ID == a.Trigger.ID && (c.Version == a.Trigger.Version || a.Trigger.Version == "" && c.Current) {
 			match = &catalogue[i]
@@ -78,6 +71,3 @@ func (r *Repo) checkBindings(t *Trigger, liveTrigger map[string]string) []*Error
 	}
 	return errs
 }
-
-// String shows a trigger reference as id@version.
-func (t TriggerRef) String() string { return fmt.Sprintf("%s@%s", t.ID, t.Version) }

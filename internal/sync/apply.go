@@ -11,9 +11,12 @@ import (
 	gosync "sync"
 	"time"
 
+	"github.com/actionsync/actionsync/internal/backoff"
 	"github.com/actionsync/actionsync/internal/diff"
 	"github.com/actionsync/actionsync/internal/live"
 	"github.com/actionsync/actionsync/internal/manifest"
+	"github.com/actionsync/actionsync/internal/stamp"
+	"github.com/actionsync/actionsync/internal/tenant"
 	"github.com/auth0/go-auth0"
 	"github.com/auth0/go-auth0/management"
 )
@@ -21,14 +24,33 @@ import (
 // createAttempts bounds the creates of one action in one run.
 const createAttempts = 5
 
-// ErrBuildFailed is wrapped by the error of an action whose build failed.
-var ErrBuildFailed = errors.New("build failed")
+// run is the state of one Apply: the build waits' shared listing.
+type run struct {
+	*Engine
+	plan   *Plan
+	log    *slog.Logger
+	reader *live.Reader
+	cache  *statusCache
+}
 
-// apply runs the plan: actions first (bounded in parallel), then each
-// trigger's bindings once every action it names is deployed, then deletes.
-func (e *Engine) apply(ctx context.Context, log *slog.Logger, desired *manifest.Repo, st *live.State, res *Result) error {
+// Apply makes the plan's changes: actions first (bounded in parallel), then
+// each trigger's bindings once every action it names is deployed, then
+// deletes. A step that fails leaves what it did not touch as it was; the
+// others go on. The error joins a *StepError for every failed step.
+func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
+	res := &Result{Revision: p.Revision, Plan: p.Changes, Applied: []StepResult{}, Reads: p.Reads}
+	if p.Changes.Empty() {
+		return res, nil
+	}
+	r := &run{Engine: e, plan: p, log: e.log.With("commit", p.Revision), reader: live.NewReader(e.api)}
+	r.cache = newStatusCache(r)
+	res.Applied = r.apply(ctx)
+	return res, stepErrors(res.Applied)
+}
+
+func (r *run) apply(ctx context.Context) []StepResult {
 	var actionSteps, bindSteps, deleteSteps []diff.Step
-	for _, s := range res.Plan.Steps {
+	for _, s := range r.plan.Changes.Steps {
 		switch s.Kind {
 		case diff.Bind:
 			bindSteps = append(bindSteps, s)
@@ -38,33 +60,25 @@ func (e *Engine) apply(ctx context.Context, log *slog.Logger, desired *manifest.
 			actionSteps = append(actionSteps, s)
 		}
 	}
-	e.cache = newStatusCache(e)
-	results := e.applyActions(ctx, log, desired, actionSteps)
+	results := r.applyActions(ctx, actionSteps)
 	failed := map[string]bool{}
-	for _, r := range results {
-		if r.Error != "" {
-			failed[r.Subject] = true
+	for _, res := range results {
+		if res.Err != nil {
+			failed[res.Subject] = true
 		}
 	}
 	for _, s := range bindSteps {
-		results = append(results, e.bind(ctx, log, s, failed, st.Live))
+		results = append(results, r.bind(ctx, s, failed))
 	}
 	for _, s := range deleteSteps {
-		results = append(results, e.delete(ctx, log, s))
+		results = append(results, r.delete(ctx, s))
 	}
-	res.Applied = results
-	var errs []error
-	for _, r := range results {
-		if r.Error != "" {
-			errs = append(errs, fmt.Errorf("%s %s: %s", r.Kind, r.Subject, r.Error))
-		}
-	}
-	return errors.Join(errs...)
+	return results
 }
 
-func (e *Engine) applyActions(ctx context.Context, log *slog.Logger, desired *manifest.Repo, steps []diff.Step) []StepResult {
+func (r *run) applyActions(ctx context.Context, steps []diff.Step) []StepResult {
 	out := make([]StepResult, len(steps))
-	sem := make(chan struct{}, e.opts.Parallel)
+	sem := make(chan struct{}, r.opts.Parallel)
 	var wg gosync.WaitGroup
 	for i, s := range steps {
 		wg.Add(1)
@@ -72,20 +86,19 @@ func (e *Engine) applyActions(ctx context.Context, log *slog.Logger, desired *ma
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			alog := log.With("action", s.Action, "step", string(s.Kind))
+			alog := r.log.With("action", s.Action, "step", string(s.Kind))
 			defer func() {
 				// A bug in one step fails that step, not the process: main's
 				// recover cannot reach this goroutine, and a crash exits 2,
 				// which a dry run's caller reads as "changes pending".
 				if p := recover(); p != nil {
-					out[i] = StepResult{Kind: s.Kind, Subject: s.Action, Error: fmt.Sprintf("internal error: %v", p)}
+					out[i] = StepResult{Kind: s.Kind, Subject: s.Action, Err: fmt.Errorf("internal error: %v", p)}
 					alog.Error("step panicked", "panic", p)
 				}
 			}()
-			v, err := e.applyAction(ctx, alog, desired.Action(s.Action), s)
-			out[i] = StepResult{Kind: s.Kind, Subject: s.Action, Version: v}
+			v, err := r.applyAction(ctx, alog, r.plan.desired.Action(s.Action), s)
+			out[i] = StepResult{Kind: s.Kind, Subject: s.Action, Version: v, Err: err}
 			if err != nil {
-				out[i].Error = err.Error()
 				alog.Error("step failed", "err", err)
 			} else {
 				alog.Info("step done", "version", v)
@@ -98,71 +111,71 @@ func (e *Engine) applyActions(ctx context.Context, log *slog.Logger, desired *ma
 
 // applyAction brings one action to the commit and returns the number of the
 // version it deployed.
-func (e *Engine) applyAction(ctx context.Context, log *slog.Logger, a *manifest.Action, s diff.Step) (int, error) {
+func (r *run) applyAction(ctx context.Context, log *slog.Logger, a *manifest.Action, s diff.Step) (int, error) {
 	id := s.ActionID
 	var err error
 	switch s.Kind {
 	case diff.Create:
-		id, err = e.create(ctx, log, a)
+		id, err = r.create(ctx, log, a)
 	case diff.Update:
-		err = e.api.Update(ctx, id, e.changes(a, s.Fields))
+		err = r.api.Update(ctx, id, r.changes(a, s.Fields))
 	case diff.Rollback:
 		// go-auth0 sends no body; the draft must follow the rollback.
-		v, err := e.api.DeployVersion(ctx, id, s.Version.ID, management.Body([]byte(`{"update_draft":true}`)))
+		v, err := r.api.DeployVersion(ctx, id, s.Version.ID, management.Body([]byte(`{"update_draft":true}`)))
 		if err != nil {
 			return 0, fmt.Errorf("roll back to version %d: %w", s.Version.Number, err)
 		}
-		return v.Number, e.waitDeployed(ctx, id, v.GetID())
+		return v.Number, r.waitDeployed(ctx, id, v.GetID())
 	}
 	if err != nil {
 		return 0, err
 	}
-	if err := e.waitBuilt(ctx, log, id); err != nil {
+	if err := r.waitBuilt(ctx, log, id); err != nil {
 		return 0, err
 	}
-	v, err := e.api.Deploy(ctx, id)
+	v, err := r.api.Deploy(ctx, id)
 	if err != nil {
 		return 0, fmt.Errorf("deploy: %w", err)
 	}
-	return v.Number, e.waitDeployed(ctx, id, v.GetID())
+	return v.Number, r.waitDeployed(ctx, id, v.GetID())
 }
 
 // create makes the action. A create is never sent twice without looking
 // the action up by name first: after a failed create a found action is
 // updated instead, and a missing one is created again, createAttempts times
 // at most.
-func (e *Engine) create(ctx context.Context, log *slog.Logger, a *manifest.Action) (string, error) {
-	all := []string{"code", "dependencies", "runtime", "secrets"}
+func (r *run) create(ctx context.Context, log *slog.Logger, a *manifest.Action) (string, error) {
+	all := []tenant.Field{tenant.FieldCode, tenant.FieldDependencies, tenant.FieldRuntime, tenant.FieldSecrets}
 	var err error
 	for attempt := 0; attempt < createAttempts; attempt++ {
 		if attempt > 0 {
-			if err := sleep(ctx, e.opts.Poll<<attempt); err != nil {
+			if err := backoff.Sleep(ctx, r.opts.Poll<<attempt); err != nil {
 				return "", err
 			}
 		}
-		body := e.changes(a, all)
-		if err = e.api.Create(ctx, body); err == nil {
+		body := r.changes(a, all)
+		if err = r.api.Create(ctx, body); err == nil {
 			return body.GetID(), nil
 		}
 		var me management.Error
 		if errors.As(err, &me) && me.Status() == http.StatusBadRequest {
 			break // the tenant refuses this action; another try would too
 		}
-		found, lerr := e.findByName(ctx, a.Name)
+		found, lerr := r.findByName(ctx, a.Name)
 		if lerr != nil {
 			return "", fmt.Errorf("create: %w (and looking it up: %v)", err, lerr)
 		}
 		if found != nil {
 			log.Warn("create answered an error but the action exists; updating it instead", "err", err)
-			return found.GetID(), e.api.Update(ctx, found.GetID(), e.changes(a, all))
+			return found.GetID(), r.api.Update(ctx, found.GetID(), r.changes(a, all))
 		}
 		log.Warn("create failed and the action does not exist; trying again", "err", err)
 	}
 	return "", fmt.Errorf("create: %w", err)
 }
 
-func (e *Engine) findByName(ctx context.Context, name string) (*management.Action, error) {
-	l, err := e.api.List(ctx, management.Parameter("actionName", name))
+func (r *run) findByName(ctx context.Context, name string) (*management.Action, error) {
+	l, err := r.api.List(ctx, management.Parameter("actionName", name))
 	if err != nil {
 		return nil, err
 	}
@@ -176,25 +189,25 @@ func (e *Engine) findByName(ctx context.Context, name string) (*management.Actio
 
 // changes is the body of a create or update with the given fields. go-auth0
 // always sends name and supported_triggers, so they are always set.
-func (e *Engine) changes(a *manifest.Action, fields []string) *management.Action {
+func (r *run) changes(a *manifest.Action, fields []tenant.Field) *management.Action {
 	body := &management.Action{
 		Name:              auth0.String(a.Name),
 		SupportedTriggers: []management.ActionTrigger{{ID: auth0.String(a.Trigger.ID), Version: auth0.String(a.Trigger.Version)}},
 	}
-	if slices.Contains(fields, "code") || slices.Contains(fields, "secrets") {
-		body.Code = auth0.String(diff.DesiredCode(a, e.opts.SecretKey))
+	if slices.Contains(fields, tenant.FieldCode) || slices.Contains(fields, tenant.FieldSecrets) {
+		body.Code = auth0.String(stamp.Code(a, r.opts.SecretKey))
 	}
-	if slices.Contains(fields, "dependencies") {
+	if slices.Contains(fields, tenant.FieldDependencies) {
 		deps := make([]management.ActionDependency, len(a.Dependencies))
 		for i, d := range a.Dependencies {
 			deps[i] = management.ActionDependency{Name: auth0.String(d.Name), Version: auth0.String(d.Version)}
 		}
 		body.Dependencies = &deps
 	}
-	if slices.Contains(fields, "runtime") {
+	if slices.Contains(fields, tenant.FieldRuntime) {
 		body.Runtime = auth0.String(a.Runtime)
 	}
-	if slices.Contains(fields, "secrets") {
+	if slices.Contains(fields, tenant.FieldSecrets) {
 		secrets := make([]management.ActionSecret, len(a.Secrets))
 		for i, s := range a.Secrets {
 			secrets[i] = management.ActionSecret{Name: auth0.String(s.Name), Value: auth0.String(s.Value)}
@@ -204,113 +217,68 @@ func (e *Engine) changes(a *manifest.Action, fields []string) *management.Action
 	return body
 }
 
-// draftState is the part of an action the waits read. go-auth0's Action
-// has no errors field, so it is read with a plain request.
-type draftState struct {
-	Status   string      `json:"status"`
-	Deployed *versionRef `json:"deployed_version"`
-	Errors   []struct {
-		Msg string `json:"msg"`
-	} `json:"errors"`
-}
-
-type versionRef struct {
-	ID string `json:"id"`
-}
-
-func (e *Engine) readDraft(ctx context.Context, id string) (*draftState, error) {
-	if e.raw != nil {
-		d := &draftState{}
-		return d, e.raw.Request(ctx, http.MethodGet, e.raw.URI("actions", "actions", id), d)
-	}
-	a, err := e.api.Read(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	d := &draftState{Status: a.GetStatus()}
-	if a.DeployedVersion != nil {
-		d.Deployed = &versionRef{ID: a.DeployedVersion.GetID()}
-	}
-	return d, nil
-}
-
 // waitBuilt polls the draft until it is built; a failed build is an error
 // carrying the build's errors.
-func (e *Engine) waitBuilt(ctx context.Context, log *slog.Logger, id string) error {
-	e.cache.enter()
-	defer e.cache.leave()
+func (r *run) waitBuilt(ctx context.Context, log *slog.Logger, id string) error {
+	r.cache.enter()
+	defer r.cache.leave()
 	since := time.Now()
-	deadline := since.Add(e.opts.BuildTimeout)
+	deadline := since.Add(r.opts.BuildTimeout)
 	for {
-		d, err := e.cache.status(ctx, id, since)
+		a, err := r.cache.status(ctx, id, since)
 		if err != nil {
 			return fmt.Errorf("read the draft: %w", err)
 		}
-		switch d.Status {
-		case "built":
+		switch a.Status {
+		case tenant.StatusBuilt:
 			return nil
-		case "failed":
-			msgs := make([]string, len(d.Errors))
-			for i, m := range d.Errors {
-				msgs[i] = m.Msg
-			}
-			return fmt.Errorf("%w: %s", ErrBuildFailed, strings.Join(msgs, "; "))
+		case tenant.StatusFailed:
+			return fmt.Errorf("%w: %s", ErrBuildFailed, strings.Join(a.BuildErrors, "; "))
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the build is still %s after %v", d.Status, e.opts.BuildTimeout)
+			return fmt.Errorf("the build is still %s after %v", a.Status, r.opts.BuildTimeout)
 		}
-		log.Debug("waiting for the build", "status", d.Status)
-		if err := sleep(ctx, e.opts.Poll); err != nil {
+		log.Debug("waiting for the build", "status", string(a.Status))
+		if err := backoff.Sleep(ctx, r.opts.Poll); err != nil {
 			return err
 		}
 	}
 }
 
 // waitDeployed polls until the version is the action's deployed version.
-func (e *Engine) waitDeployed(ctx context.Context, id, versionID string) error {
-	e.cache.enter()
-	defer e.cache.leave()
-	deadline := time.Now().Add(e.opts.BuildTimeout)
+func (r *run) waitDeployed(ctx context.Context, id, versionID string) error {
+	r.cache.enter()
+	defer r.cache.leave()
+	deadline := time.Now().Add(r.opts.BuildTimeout)
 	for {
-		d, err := e.cache.status(ctx, id, time.Time{})
+		a, err := r.cache.status(ctx, id, time.Time{})
 		if err != nil {
 			return fmt.Errorf("read the action: %w", err)
 		}
-		if d.Deployed != nil && d.Deployed.ID == versionID {
+		if a.Deployed != nil && a.Deployed.ID == versionID {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("version %s is still not deployed after %v", versionID, e.opts.BuildTimeout)
+			return fmt.Errorf("version %s is still not deployed after %v", versionID, r.opts.BuildTimeout)
 		}
-		if err := sleep(ctx, e.opts.Poll); err != nil {
+		if err := backoff.Sleep(ctx, r.opts.Poll); err != nil {
 			return err
 		}
 	}
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // bind writes a trigger's whole order. An action whose step failed keeps
 // the binding it had: bound where it was, unbound if it was not.
-func (e *Engine) bind(ctx context.Context, log *slog.Logger, s diff.Step, failed map[string]bool, l *diff.Live) StepResult {
-	r := StepResult{Kind: diff.Bind, Subject: s.Trigger}
+func (r *run) bind(ctx context.Context, s diff.Step, failed map[string]bool) StepResult {
+	res := StepResult{Kind: diff.Bind, Subject: s.Trigger}
 	wasBound := map[string]bool{}
-	for _, b := range l.Bindings[s.Trigger] {
+	for _, b := range r.plan.live.Bindings[s.Trigger] {
 		wasBound[b.Action] = true
 	}
 	var bs []*management.ActionBinding
 	for _, b := range s.Bindings {
 		if failed[b.Action] && !wasBound[b.Action] {
-			log.Warn("not binding an action whose step failed", "trigger", s.Trigger, "action", b.Action)
+			r.log.Warn("not binding an action whose step failed", "trigger", s.Trigger, "action", b.Action)
 			continue
 		}
 		bs = append(bs, &management.ActionBinding{
@@ -321,23 +289,21 @@ func (e *Engine) bind(ctx context.Context, log *slog.Logger, s diff.Step, failed
 	if bs == nil {
 		bs = []*management.ActionBinding{}
 	}
-	if err := e.api.UpdateBindings(ctx, s.Trigger, bs); err != nil {
-		r.Error = err.Error()
-		log.Error("bind failed", "trigger", s.Trigger, "err", err)
+	if res.Err = r.api.UpdateBindings(ctx, s.Trigger, bs); res.Err != nil {
+		r.log.Error("bind failed", "trigger", s.Trigger, "err", res.Err)
 	}
-	return r
+	return res
 }
 
-func (e *Engine) delete(ctx context.Context, log *slog.Logger, s diff.Step) StepResult {
-	r := StepResult{Kind: diff.Delete, Subject: s.Action}
-	err := e.api.Delete(ctx, s.ActionID)
+func (r *run) delete(ctx context.Context, s diff.Step) StepResult {
+	res := StepResult{Kind: diff.Delete, Subject: s.Action}
+	err := r.api.Delete(ctx, s.ActionID)
 	var me management.Error
 	if errors.As(err, &me) && me.Status() == http.StatusNotFound {
 		err = nil // already gone: a repeated delete converges
 	}
-	if err != nil {
-		r.Error = err.Error()
-		log.Error("delete failed", "action", s.Action, "err", err)
+	if res.Err = err; err != nil {
+		r.log.Error("delete failed", "action", s.Action, "err", err)
 	}
-	return r
+	return res
 }

@@ -22,7 +22,7 @@ func BenchmarkConverge200(b *testing.B) {
 		f := newFixture(b, manyActions(n), localtenant.Options{RateLimit: rate, BuildDelay: time.Second})
 		start := time.Now()
 		b.StartTimer()
-		res, err := f.engine(sync.Options{Parallel: 16, Poll: 250 * time.Millisecond}).Reconcile(b.Context())
+		res, err := planAndApply(b.Context(), f.engine(sync.Options{Parallel: 16, Poll: 250 * time.Millisecond}))
 		b.StopTimer()
 		if err != nil || len(res.Applied) != n+1 {
 			b.Fatalf("converge: %v", err)
@@ -49,10 +49,10 @@ func BenchmarkConverge200(b *testing.B) {
 }
 
 // BenchmarkSteady1000 is the steady state of 1,000 actions: the calls one
-// Reconcile makes when nothing changed, and the peak heap it reaches.
+// plan makes when nothing changed, and the peak heap it reaches.
 func BenchmarkSteady1000(b *testing.B) {
 	f := newFixture(b, manyActions(1000), localtenant.Options{})
-	if _, err := f.engine(sync.Options{Parallel: 16}).Reconcile(b.Context()); err != nil {
+	if _, err := planAndApply(b.Context(), f.engine(sync.Options{Parallel: 16})); err != nil {
 		b.Fatal(err)
 	}
 	var peak uint64
@@ -73,8 +73,8 @@ func BenchmarkSteady1000(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		f.srv.ResetRequests()
-		res, err := f.engine(sync.Options{}).Reconcile(b.Context())
-		if err != nil || !res.Plan.Empty() {
+		p, err := f.engine(sync.Options{}).Plan(b.Context())
+		if err != nil || !p.Changes.Empty() {
 			b.Fatal(err)
 		}
 		calls = len(f.srv.Requests())

@@ -15,8 +15,10 @@ import (
 	"time"
 
 	"github.com/actionsync/actionsync/internal/diff"
+	"github.com/actionsync/actionsync/internal/live"
 	"github.com/actionsync/actionsync/internal/localtenant"
 	"github.com/actionsync/actionsync/internal/sync"
+	"github.com/actionsync/actionsync/internal/tenant"
 	"github.com/auth0/go-auth0"
 	"github.com/auth0/go-auth0/management"
 )
@@ -192,7 +194,7 @@ func waitBuilt(t *testing.T, f *fixture, id string) {
 	t.Helper()
 	for range 1000 {
 		a, err := f.api.Action.Read(t.Context(), id)
-		if err == nil && a.GetStatus() == "built" {
+		if err == nil && a.GetStatus() == string(tenant.StatusBuilt) {
 			return
 		}
 	}
@@ -252,8 +254,12 @@ func TestFailingBuild(t *testing.T) {
 	})
 	f.repo.commit("two bad dependencies")
 	res, calls, err := f.reconcile(sync.Options{})
-	if !errors.Is(err, sync.ErrBuildFailed) && (err == nil || !strings.Contains(err.Error(), "No matching version found for lodash@99.0.0")) {
+	if !errors.Is(err, sync.ErrBuildFailed) || !strings.Contains(err.Error(), "No matching version found for lodash@99.0.0") {
 		t.Fatalf("error = %v, want both build failures reported", err)
+	}
+	var se *sync.StepError
+	if !errors.As(err, &se) || se.Subject != "enrich-profile" && se.Subject != "new-one" {
+		t.Errorf("error = %v, want a StepError naming a failed action", err)
 	}
 	if !strings.Contains(err.Error(), "left-pad@1.3.0") {
 		t.Errorf("error lacks the new action's build failure: %v", err)
@@ -271,7 +277,7 @@ func TestFailingBuild(t *testing.T) {
 	}
 	failed := 0
 	for _, r := range res.Applied {
-		if r.Error != "" {
+		if r.Err != nil {
 			failed++
 		}
 	}
@@ -289,7 +295,7 @@ func TestSecretRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertCalls(t, calls, []string{updateCall, deployCall})
-	if s := res.Plan.Steps[0]; !slices.Equal(s.Secrets, []string{"API_KEY"}) || !slices.Equal(s.Fields, []string{"secrets"}) {
+	if s := res.Plan.Steps[0]; !slices.Equal(s.Secrets, []string{"API_KEY"}) || !slices.Equal(s.Fields, []tenant.Field{tenant.FieldSecrets}) {
 		t.Errorf("step = %+v, want the secret alone", s)
 	}
 	assertSteady(t, f)
@@ -317,12 +323,12 @@ func TestSecretRotation(t *testing.T) {
 
 func TestDryRunWritesNothing(t *testing.T) {
 	f := newFixture(t, exampleFiles(t), localtenant.Options{})
-	res, calls, err := f.reconcile(sync.Options{DryRun: true})
+	p, calls, err := f.plan(sync.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Plan.Steps) != 6 {
-		t.Errorf("dry run planned %d steps, want 6", len(res.Plan.Steps))
+	if len(p.Changes.Steps) != 6 {
+		t.Errorf("dry run planned %d steps, want 6", len(p.Changes.Steps))
 	}
 	assertCalls(t, calls, nil)
 }
@@ -381,7 +387,7 @@ func TestSteadyWithoutTriggerVersions(t *testing.T) {
 }
 
 // panicky is the real client, but for a Create that panics.
-type panicky struct{ *management.ActionManager }
+type panicky struct{ live.Client }
 
 func (panicky) Create(context.Context, *management.Action, ...management.RequestOption) error {
 	panic("boom")
@@ -391,10 +397,10 @@ func (panicky) Create(context.Context, *management.Action, ...management.Request
 // crash (whose exit code 2 would read as "changes pending").
 func TestPanicFailsTheStep(t *testing.T) {
 	f := newFixture(t, exampleFiles(t), localtenant.Options{})
-	eng := sync.NewWith(panicky{f.api.Action}, f.api, sourceOf(f), sync.Options{
+	eng := sync.NewWith(panicky{live.NewClient(f.api)}, sourceOf(f), sync.Options{
 		Poll: 5 * time.Millisecond, SecretKey: []byte("k"), Manifest: f.env.opts(),
 	})
-	_, err := eng.Reconcile(t.Context())
+	_, err := planAndApply(t.Context(), eng)
 	if err == nil || !strings.Contains(err.Error(), "internal error: boom") {
 		t.Errorf("error = %v, want the panic as a step error", err)
 	}

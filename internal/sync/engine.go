@@ -1,7 +1,7 @@
-// Package sync makes a tenant match a commit: one Reconcile loads the
-// commit, reads the tenant, plans, and (unless a dry run) applies the plan.
-// --once, --dry-run and the daemon all call the same Reconcile; the daemon
-// only decides when.
+// Package sync makes a tenant match a commit, in two steps: Plan checks out
+// the commit, loads and validates it, reads the tenant and computes the
+// changes; Apply makes them. --dry-run and the drift report call Plan only;
+// --once and the daemon call Plan, then Apply.
 package sync
 
 import (
@@ -14,17 +14,18 @@ import (
 	"github.com/actionsync/actionsync/internal/diff"
 	"github.com/actionsync/actionsync/internal/live"
 	"github.com/actionsync/actionsync/internal/manifest"
+	"github.com/actionsync/actionsync/internal/tenant"
 	"github.com/auth0/go-auth0/management"
 )
 
-// API is the part of go-auth0's ActionManager the engine uses. Reads are
-// safe to retry. Of the writes, Update, Deploy of a built draft, DeployVersion
-// and UpdateBindings converge when repeated; Create is never retried without
-// first looking the action up by name; Delete answers 404 once done.
-// Errors for answers of 400 and up are management.Error.
+// API is what the engine needs of a tenant: the reader's calls, and
+// go-auth0's writes. Of the writes, Update, Deploy of a built draft,
+// DeployVersion and UpdateBindings converge when repeated; Create is never
+// retried without first looking the action up by name; Delete answers 404
+// once done. Errors for answers of 400 and up are management.Error.
 type API interface {
 	live.API
-	Read(ctx context.Context, id string, opts ...management.RequestOption) (*management.Action, error)
+	List(ctx context.Context, opts ...management.RequestOption) (*management.ActionList, error)
 	Create(ctx context.Context, a *management.Action, opts ...management.RequestOption) error
 	Update(ctx context.Context, id string, a *management.Action, opts ...management.RequestOption) error
 	Delete(ctx context.Context, id string, opts ...management.RequestOption) error
@@ -33,16 +34,7 @@ type API interface {
 	UpdateBindings(ctx context.Context, triggerID string, b []*management.ActionBinding, opts ...management.RequestOption) error
 }
 
-var _ API = (*management.ActionManager)(nil)
-
-// Requester is go-auth0's plain request, for what its typed Action leaves
-// out (a failed build's errors).
-type Requester interface {
-	URI(path ...string) string
-	Request(ctx context.Context, method, uri string, payload any, opts ...management.RequestOption) error
-}
-
-var _ Requester = (*management.Management)(nil)
+var _ API = live.Client{}
 
 // Source yields the commit to sync: a tree and the revision it is.
 type Source interface {
@@ -51,10 +43,9 @@ type Source interface {
 
 // Options configure an Engine.
 type Options struct {
-	DryRun     bool
 	Prune      bool
 	AllowEmpty bool
-	// SecretKey keys the secrets' fingerprints (diff.DesiredCode).
+	// SecretKey keys the secrets' fingerprints (internal/stamp).
 	SecretKey []byte
 	// Manifest says where secret values come from.
 	Manifest manifest.Options
@@ -67,23 +58,23 @@ type Options struct {
 	Logger       *slog.Logger
 }
 
-// Engine reconciles one tenant with one source.
+// Engine syncs one source into one tenant. It keeps no state between calls:
+// Plan and Apply may run concurrently, though two Applies against one
+// tenant are two writers, whichever engines they come from.
 type Engine struct {
-	cache *statusCache // of the reconcile applying now
-	api   API
-	raw   Requester
-	src   Source
-	opts  Options
-	log   *slog.Logger
+	api  API
+	src  Source
+	opts Options
+	log  *slog.Logger
 }
 
 // New returns an engine that syncs src into the tenant behind m.
 func New(m *management.Management, src Source, opts Options) *Engine {
-	return NewWith(m.Action, m, src, opts)
+	return NewWith(live.NewClient(m), src, opts)
 }
 
-// NewWith returns an engine on any API and Requester; raw may be nil.
-func NewWith(api API, raw Requester, src Source, opts Options) *Engine {
+// NewWith returns an engine on any API.
+func NewWith(api API, src Source, opts Options) *Engine {
 	if opts.Parallel <= 0 {
 		opts.Parallel = 4
 	}
@@ -97,37 +88,29 @@ func NewWith(api API, raw Requester, src Source, opts Options) *Engine {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{api: api, raw: raw, src: src, opts: opts, log: log}
+	return &Engine{api: api, src: src, opts: opts, log: log}
 }
 
-// Result is what a Reconcile saw and did.
-type Result struct {
-	Revision string     `json:"revision"`
-	Plan     *diff.Plan `json:"plan"`
-	// Applied lists the outcome of each step, in plan order (empty for a dry
-	// run).
-	Applied []StepResult `json:"applied"`
-	Reads   int          `json:"reads"`
+// Plan is a commit, the tenant as read, and the changes that make the
+// tenant match the commit.
+type Plan struct {
+	Revision string
+	Changes  *diff.Plan
+	// Reads is the number of API calls the plan took.
+	Reads int
+
+	desired *manifest.Repo
+	live    *tenant.State
 }
 
-// StepResult is the outcome of one step.
-type StepResult struct {
-	Kind    diff.Kind `json:"kind"`
-	Subject string    `json:"subject"`
-	Version int       `json:"version,omitempty"` // the version deployed
-	Error   string    `json:"error,omitempty"`
-}
-
-// Reconcile loads the commit, reads the tenant, plans and, unless this is a
-// dry run, applies the plan. Any problem with the commit or the read is an
-// error before a single write. A step that fails leaves what it did not
-// touch as it was; the others go on, and the error lists every failure.
-func (e *Engine) Reconcile(ctx context.Context) (*Result, error) {
+// Plan checks out the commit, loads and validates it, reads the tenant and
+// plans. It writes nothing. Any problem with the commit or the read is an
+// error, never a smaller plan.
+func (e *Engine) Plan(ctx context.Context) (*Plan, error) {
 	fsys, rev, err := e.src.Checkout(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("check out: %w", err)
 	}
-	log := e.log.With("commit", rev)
 	desired, err := manifest.Load(fsys, e.opts.Manifest)
 	if err != nil {
 		return nil, err
@@ -135,26 +118,36 @@ func (e *Engine) Reconcile(ctx context.Context) (*Result, error) {
 	if err := e.needKey(desired); err != nil {
 		return nil, err
 	}
-	st, err := live.Read(ctx, e.api, desired, live.Options{Prune: e.opts.Prune, Raw: e.raw})
+	st, reads, err := e.read(ctx, desired)
 	if err != nil {
-		return nil, fmt.Errorf("read the tenant: %w", err)
+		return nil, err
+	}
+	changes, err := diff.Compute(desired, st, diff.Options{Prune: e.opts.Prune, AllowEmpty: e.opts.AllowEmpty, SecretKey: e.opts.SecretKey})
+	if err != nil {
+		return nil, err
+	}
+	e.log.Info("planned", "commit", rev, "steps", len(changes.Steps), "reads", reads)
+	return &Plan{Revision: rev, Changes: changes, Reads: reads, desired: desired, live: st}, nil
+}
+
+// read reads what planning desired needs, validating desired against the
+// tenant's catalogue on the way, and returns it with the calls it took.
+func (e *Engine) read(ctx context.Context, desired *manifest.Repo) (*tenant.State, int, error) {
+	r := live.NewReader(e.api)
+	st, err := r.Read(ctx)
+	if err != nil {
+		return nil, r.Calls(), fmt.Errorf("read the tenant: %w", err)
 	}
 	if err := desired.Validate(st.Catalogue, st.TriggerOf()); err != nil {
-		return nil, err
+		return nil, r.Calls(), err
 	}
-	if err := st.ReadVersions(ctx, e.api, diff.RollbackCandidates(desired, st.Live, e.opts.SecretKey)); err != nil {
-		return nil, fmt.Errorf("read the tenant: %w", err)
+	if err := r.ReadBindings(ctx, st, diff.BindingTriggers(desired, st, e.opts.Prune)); err != nil {
+		return nil, r.Calls(), fmt.Errorf("read the tenant: %w", err)
 	}
-	plan, err := diff.Compute(desired, st.Live, diff.Options{Prune: e.opts.Prune, AllowEmpty: e.opts.AllowEmpty, SecretKey: e.opts.SecretKey})
-	if err != nil {
-		return nil, err
+	if err := r.ReadVersions(ctx, st, diff.RollbackCandidates(desired, st, e.opts.SecretKey)); err != nil {
+		return nil, r.Calls(), fmt.Errorf("read the tenant: %w", err)
 	}
-	res := &Result{Revision: rev, Plan: plan, Applied: []StepResult{}, Reads: st.Reads}
-	log.Info("planned", "steps", len(plan.Steps), "reads", st.Reads, "dry_run", e.opts.DryRun)
-	if e.opts.DryRun || plan.Empty() {
-		return res, nil
-	}
-	return res, e.apply(ctx, log, desired, st, res)
+	return st, r.Calls(), nil
 }
 
 func (e *Engine) needKey(desired *manifest.Repo) error {

@@ -1,6 +1,7 @@
 package sync_test
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -156,13 +157,30 @@ func newFixture(t testing.TB, files map[string]string, topts localtenant.Options
 	return &fixture{t: t, srv: srv, repo: newGitRepo(t, files), env: env{"ENRICH_API_KEY": "key-1"}, api: api}
 }
 
-// reconcile runs one Reconcile and returns the write calls it made, as
-// sorted routes (ids replaced by {id}).
+// reconcile plans and applies, as --once does, and returns the write calls
+// it made, as sorted routes (ids replaced by {id}).
 func (f *fixture) reconcile(opts sync.Options) (*sync.Result, []string, error) {
 	f.t.Helper()
 	f.srv.ResetRequests()
-	res, err := f.engine(opts).Reconcile(f.t.Context())
+	res, err := planAndApply(f.t.Context(), f.engine(opts))
 	return res, writes(f.srv), err
+}
+
+// plan plans only, as --dry-run does, and returns the write calls it made.
+func (f *fixture) plan(opts sync.Options) (*sync.Plan, []string, error) {
+	f.t.Helper()
+	f.srv.ResetRequests()
+	p, err := f.engine(opts).Plan(f.t.Context())
+	return p, writes(f.srv), err
+}
+
+// planAndApply is one --once run: a plan, then its changes.
+func planAndApply(ctx context.Context, e *sync.Engine) (*sync.Result, error) {
+	p, err := e.Plan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return e.Apply(ctx, p)
 }
 
 func writes(srv *tenanttest.Server) []string {

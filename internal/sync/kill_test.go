@@ -48,7 +48,7 @@ func TestKilledAtAnyPoint(t *testing.T) {
 			k := &killAfter{base: transport.New(f.srv.HTTP.Transport, transport.Options{}), n: kill, cancel: cancel}
 			killed := f.srv.NewClient(t, management.WithClient(&http.Client{Transport: k}), management.WithNoRetries())
 			opts := sync.Options{Poll: 5 * time.Millisecond, SecretKey: []byte("fixture-secret-key"), Manifest: f.env.opts()}
-			sync.New(killed, sourceOf(f), opts).Reconcile(ctx)
+			planAndApply(ctx, sync.New(killed, sourceOf(f), opts))
 
 			if _, _, err := f.reconcile(sync.Options{}); err != nil {
 				t.Fatalf("the run after the kill: %v", err)

@@ -9,12 +9,13 @@ import (
 	"context"
 	"errors"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/actionsync/actionsync/internal/backoff"
 )
 
 // Transport is an http.RoundTripper. Its zero value is not usable; use New.
@@ -57,23 +58,12 @@ func New(base http.RoundTripper, opts Options) *Transport {
 		t.now = time.Now
 	}
 	if t.sleep == nil {
-		t.sleep = sleepCtx
+		t.sleep = backoff.Sleep
 	}
 	if t.observe == nil {
 		t.observe = func(string, int) {}
 	}
 	return t
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-tm.C:
-		return nil
-	}
 }
 
 // retryable reports whether a request may be sent again after a 5xx or a
@@ -140,7 +130,7 @@ func (t *Transport) classify(r *http.Request, resp *http.Response, err error, at
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || r.Context().Err() != nil {
 			return 0, false
 		}
-		return backoff(attempt), retryable(r)
+		return retryPolicy.Delay(attempt), retryable(r)
 	}
 	t.note(resp.Header)
 	switch {
@@ -148,16 +138,14 @@ func (t *Transport) classify(r *http.Request, resp *http.Response, err error, at
 		// Refused before any work: any request may be sent again.
 		return t.retryAfter(resp.Header, attempt), true
 	case resp.StatusCode >= 500:
-		return backoff(attempt), retryable(r)
+		return retryPolicy.Delay(attempt), retryable(r)
 	}
 	return 0, false
 }
 
-// backoff is capped, jittered exponential: 100ms, 200ms, ... up to 5s.
-func backoff(attempt int) time.Duration {
-	d := min(100*time.Millisecond<<attempt, 5*time.Second)
-	return d/2 + rand.N(d/2+1)
-}
+// retryPolicy spaces the retries of one request: 100ms, 200ms, ... up to
+// 5s, jittered.
+var retryPolicy = backoff.Policy{Base: 100 * time.Millisecond, Max: 5 * time.Second}
 
 func (t *Transport) retryAfter(h http.Header, attempt int) time.Duration {
 	if s, err := strconv.Atoi(h.Get("Retry-After")); err == nil && s >= 0 {
@@ -168,7 +156,7 @@ func (t *Transport) retryAfter(h http.Header, attempt int) time.Duration {
 	if d := t.reset.Sub(t.now()); d > 0 {
 		return d
 	}
-	return backoff(attempt)
+	return retryPolicy.Delay(attempt)
 }
 
 func (t *Transport) note(h http.Header) {

@@ -1,0 +1,74 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/actionsync/actionsync/internal/daemon"
+	"github.com/actionsync/actionsync/internal/source"
+	"github.com/actionsync/actionsync/internal/sync"
+)
+
+// daemonFlags configure the sidecar.
+type daemonFlags struct {
+	interval, driftInterval, timeout time.Duration
+	drift, listen, webhookSecret     string
+	suspend                          bool
+}
+
+func (c *daemonFlags) bind(fs *flag.FlagSet) {
+	fs.DurationVar(&c.interval, "interval", 30*time.Second, "daemon: how often to check the Git remote for a new commit")
+	fs.DurationVar(&c.driftInterval, "drift-interval", 5*time.Minute, "daemon: how often to compare with the tenant to heal drift")
+	fs.StringVar(&c.drift, "drift", "heal", "daemon: heal (re-apply the commit) or report (plan and report only) on the drift timer")
+	fs.StringVar(&c.listen, "listen", ":8080", "daemon: address for /healthz, /readyz, /metrics and /webhook")
+	fs.StringVar(&c.webhookSecret, "webhook-secret-file", "", "daemon: file holding the secret of GitHub's X-Hub-Signature-256 (unset: /webhook answers 404)")
+	fs.DurationVar(&c.timeout, "reconcile-timeout", 10*time.Minute, "bound on one reconcile")
+	fs.BoolVar(&c.suspend, "suspend", false, "daemon: start suspended: plan and report, write nothing (SIGUSR1 toggles)")
+}
+
+func (c *daemonFlags) validate() error {
+	err := oneOf("drift", c.drift, "heal", "report")
+	if c.interval <= 0 || c.driftInterval <= 0 || c.timeout <= 0 {
+		err = errors.Join(err, errors.New("--interval, --drift-interval and --reconcile-timeout must be positive"))
+	}
+	return err
+}
+
+// runDaemon runs the sidecar until ctx ends (SIGTERM, SIGINT); SIGUSR1
+// suspends or resumes it.
+func runDaemon(ctx context.Context, c *syncCommand, eng *sync.Engine, src sync.Source, m *daemon.Metrics, log *slog.Logger) error {
+	cfg := daemon.Config{
+		Engine: eng, ReportDrift: c.daemon.drift == "report", Suspended: c.daemon.suspend,
+		Interval: c.daemon.interval, DriftInterval: c.daemon.driftInterval, ReconcileTimeout: c.daemon.timeout,
+		Listen: c.daemon.listen, WebhookSecretFile: c.daemon.webhookSecret, Metrics: m, Logger: log,
+	}
+	switch s := src.(type) {
+	case *source.Remote:
+		cfg.Head = s.Head
+	case source.Dir:
+		cfg.Watch = string(s)
+	}
+	log.Info("daemon starting", "repo", c.repo.repo, "branch", c.repo.branch, "interval", c.daemon.interval.String(),
+		"drift_interval", c.daemon.driftInterval.String(), "drift", c.daemon.drift)
+	d := daemon.New(cfg)
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-usr1:
+				d.ToggleSuspend()
+			}
+		}
+	}()
+	return d.Run(ctx)
+}

@@ -1,0 +1,61 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/actionsync/actionsync/internal/diff"
+	"github.com/actionsync/actionsync/internal/sync"
+)
+
+func renderPlan(p *diff.Plan, output string, w io.Writer) error {
+	switch output {
+	case "markdown":
+		return p.Markdown(w, 0)
+	case "json":
+		return p.JSON(w)
+	}
+	return p.Text(w)
+}
+
+// renderResult writes what --once did: the summary schema of docs/PLAN.md
+// as JSON, or a few lines of text.
+func renderResult(res *sync.Result, output string, w io.Writer) error {
+	if output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(res)
+	}
+	_, err := io.WriteString(w, summary(res))
+	return err
+}
+
+func summary(res *sync.Result) string {
+	if res.Plan.Empty() {
+		return fmt.Sprintf("In sync at %s: nothing to do (%d reads).\n", res.Revision, res.Reads)
+	}
+	var ok, failed []string
+	for _, r := range res.Applied {
+		line := fmt.Sprintf("%s %s", r.Kind, r.Subject)
+		if r.Version > 0 {
+			line += fmt.Sprintf(" (version %d)", r.Version)
+		}
+		if r.Err != nil {
+			failed = append(failed, line+": "+r.Err.Error())
+		} else {
+			ok = append(ok, line)
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Applied %s: %d done, %d failed.\n", res.Revision, len(ok), len(failed))
+	for _, l := range ok {
+		b.WriteString("  ok     " + l + "\n")
+	}
+	for _, l := range failed {
+		b.WriteString("  FAILED " + strings.ReplaceAll(l, "\n", " ") + "\n")
+	}
+	return b.String()
+}

@@ -1,0 +1,46 @@
+package diff
+
+import (
+	"slices"
+
+	"github.com/actionsync/actionsync/internal/manifest"
+	"github.com/actionsync/actionsync/internal/tenant"
+)
+
+// BindingTriggers names the triggers whose bindings a plan needs read:
+// every managed trigger, and, with prune, the trigger of each live action
+// the repo does not hold, so the plan can tell which are bound elsewhere.
+func BindingTriggers(desired *manifest.Repo, live *tenant.State, prune bool) []string {
+	var out []string
+	for _, t := range desired.Triggers {
+		out = append(out, t.ID)
+	}
+	if prune {
+		for _, a := range live.Actions {
+			if desired.Action(a.Name) == nil && a.Trigger.ID != "" && !slices.Contains(out, a.Trigger.ID) {
+				out = append(out, a.Trigger.ID)
+			}
+		}
+	}
+	return out
+}
+
+// RollbackCandidates names the live actions whose draft differs from the
+// commit and that have a deployed version, so their versions are read and
+// the planner can choose a rollback over a new build. Call it once the repo
+// is validated against the catalogue (which fills in trigger versions), so
+// that only actions whose draft really differs cost a read.
+func RollbackCandidates(desired *manifest.Repo, live *tenant.State, key []byte) []string {
+	var out []string
+	byName := live.ByName()
+	for _, a := range desired.Actions {
+		l := byName[a.Name]
+		if l == nil || l.Deployed == nil {
+			continue
+		}
+		if !desiredContent(a, key).equal(draftContent(l)) {
+			out = append(out, a.Name)
+		}
+	}
+	return out
+}

@@ -1,0 +1,143 @@
+// Package tenant is the model of an Auth0 tenant's Actions as actionsync
+// reads them: actions with their draft and versions, trigger bindings, and
+// the trigger catalogue, with the vocabulary the Management API defines
+// (build statuses, the fields of an action) as typed constants.
+//
+// internal/live fills a State; the planner, the exporter and the status
+// report read it. Nothing here talks to a tenant.
+package tenant
+
+import (
+	"slices"
+	"strings"
+)
+
+// BuildStatus is where the build of a draft or a version stands, as the API
+// spells it.
+type BuildStatus string
+
+// The build statuses of the Management API.
+const (
+	StatusPending  BuildStatus = "pending"
+	StatusBuilding BuildStatus = "building"
+	StatusBuilt    BuildStatus = "built"
+	StatusFailed   BuildStatus = "failed"
+)
+
+// Field names a part of an action that a plan can change.
+type Field string
+
+// The fields of an action a plan compares, in the order a plan lists them.
+const (
+	FieldCode         Field = "code"
+	FieldDependencies Field = "dependencies"
+	FieldRuntime      Field = "runtime"
+	FieldTrigger      Field = "trigger"
+	FieldSecrets      Field = "secrets"
+)
+
+// TriggerRef names a trigger and its version ("" in a repo means the
+// tenant's current version of that trigger).
+type TriggerRef struct {
+	ID      string
+	Version string
+}
+
+// String shows a trigger reference as id@version.
+func (t TriggerRef) String() string { return t.ID + "@" + t.Version }
+
+// Dependency is an npm package at a version.
+type Dependency struct {
+	Name    string
+	Version string
+}
+
+// SortDependencies sorts ds by name, the order the planner compares them in.
+func SortDependencies(ds []Dependency) {
+	slices.SortFunc(ds, func(a, b Dependency) int { return strings.Compare(a.Name, b.Name) })
+}
+
+// Trigger is one entry of the tenant's trigger catalogue.
+type Trigger struct {
+	ID      string
+	Version string
+	// Current marks the version Auth0 offers for new actions.
+	Current bool
+	// Runtimes the trigger version accepts; nil when the catalogue does not
+	// say.
+	Runtimes []string
+}
+
+// State is the tenant as read. A State is complete or it is not used: a
+// failed or partial read is an error before planning, never a smaller State.
+type State struct {
+	Catalogue []Trigger
+	Actions   []*Action
+	// Bindings holds the ordered bindings of each trigger that was read.
+	Bindings map[string][]Binding
+}
+
+// Action is an action of the tenant: its draft, and its deployed version.
+type Action struct {
+	ID      string
+	Name    string
+	Trigger TriggerRef
+	// Code is the draft's code as the tenant keeps it, with actionsync's
+	// stamp line if it wrote one (internal/stamp).
+	Code         string
+	Runtime      string
+	Dependencies []Dependency // sorted by name, without registry_url
+	Secrets      []string     // names; values are never readable
+	Status       BuildStatus  // of the draft
+	Deployed     *Version     // nil when never deployed
+	// Integration marks a Marketplace integration: never deleted.
+	Integration bool
+	// BuildErrors are the messages of the draft's failed build.
+	BuildErrors []string
+	// Versions are loaded only where a plan needs them (a rollback
+	// candidate); nil when not loaded.
+	Versions []Version
+}
+
+// Version is an immutable version of an action.
+type Version struct {
+	ID           string
+	Number       int
+	Code         string
+	Runtime      string
+	Dependencies []Dependency
+}
+
+// Binding is one binding of a trigger, in order.
+type Binding struct {
+	Action      string // the action's name
+	DisplayName string
+}
+
+// Action returns the live action called name, or nil.
+func (s *State) Action(name string) *Action {
+	for _, a := range s.Actions {
+		if a.Name == name {
+			return a
+		}
+	}
+	return nil
+}
+
+// ByName indexes the actions by name.
+func (s *State) ByName() map[string]*Action {
+	m := make(map[string]*Action, len(s.Actions))
+	for _, a := range s.Actions {
+		m[a.Name] = a
+	}
+	return m
+}
+
+// TriggerOf maps each action's name to its trigger id.
+func (s *State) TriggerOf() map[string]string {
+	out := make(map[string]string, len(s.Actions))
+	for _, a := range s.Actions {
+		out[a.Name] = a.Trigger.ID
+	}
+	return out
+}
