@@ -21,6 +21,7 @@ import (
 	"github.com/actionsync/actionsync/internal/localtenant"
 	"github.com/actionsync/actionsync/internal/localtenant/tenanttest"
 	"github.com/actionsync/actionsync/internal/source"
+	"github.com/actionsync/actionsync/internal/stamp"
 	"github.com/actionsync/actionsync/internal/sync"
 	"github.com/actionsync/actionsync/internal/tenant"
 	"github.com/actionsync/actionsync/internal/transport"
@@ -249,7 +250,7 @@ func TestDriftHealed(t *testing.T) {
 	}
 	h.eventually("the edit healed", func() bool {
 		a, _ := h.api.Action.Read(context.Background(), id)
-		return a.GetCode() == codeA && h.liveCode() == codeA
+		return stamp.Body(a.GetCode()) == codeA && h.liveCode() == codeA
 	})
 }
 

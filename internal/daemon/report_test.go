@@ -14,6 +14,7 @@ import (
 	"github.com/actionsync/actionsync/internal/localtenant"
 	"github.com/actionsync/actionsync/internal/localtenant/tenanttest"
 	"github.com/actionsync/actionsync/internal/source"
+	"github.com/actionsync/actionsync/internal/stamp"
 	"github.com/actionsync/actionsync/internal/sync"
 	"github.com/auth0/go-auth0"
 	"github.com/auth0/go-auth0/management"
@@ -60,7 +61,7 @@ func deployedCode(api *management.Management) string {
 	if err != nil || len(l.Actions) == 0 || l.Actions[0].DeployedVersion == nil {
 		return ""
 	}
-	return l.Actions[0].DeployedVersion.GetCode()
+	return stamp.Body(l.Actions[0].DeployedVersion.GetCode())
 }
 
 // TestDriftReport: with --drift=report, a dashboard edit is reported by

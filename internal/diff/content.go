@@ -1,32 +1,51 @@
 package diff
 
 import (
+	"maps"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/actionsync/actionsync/internal/manifest"
 	"github.com/actionsync/actionsync/internal/stamp"
 	"github.com/actionsync/actionsync/internal/tenant"
 )
 
-// content is what a build is made of; two equal contents build the same.
+// content is what a build is made of, and who made it: two equal contents
+// build the same.
 type content struct {
-	Code    string // with its stamp line
+	Body    string // the code without its stamp line
+	Stamp   stamp.Stamp
+	Stamped bool // the code has a stamp line
 	Runtime string
 	Deps    []tenant.Dependency
 	Trigger tenant.TriggerRef
 }
 
-func desiredContent(a *manifest.Action, key []byte) content {
-	return content{Code: stamp.Code(a, key), Runtime: a.Runtime, Deps: a.Dependencies, Trigger: a.Trigger}
+func desiredContent(a *manifest.Action, owner string, key []byte) content {
+	return content{Body: endLine(a.Code), Stamp: stamp.For(a, owner, "", key), Stamped: true, Runtime: a.Runtime, Deps: a.Dependencies, Trigger: a.Trigger}
+}
+
+func liveContent(code, runtime string, deps []tenant.Dependency, trigger tenant.TriggerRef) content {
+	body, st, ok := stamp.Split(code)
+	return content{Body: body, Stamp: st, Stamped: ok, Runtime: runtime, Deps: deps, Trigger: trigger}
 }
 
 func draftContent(a *tenant.Action) content {
-	return content{Code: a.Code, Runtime: a.Runtime, Deps: a.Dependencies, Trigger: a.Trigger}
+	return liveContent(a.Code, a.Runtime, a.Dependencies, a.Trigger)
 }
 
 func versionContent(v *tenant.Version, trigger tenant.TriggerRef) content {
-	return content{Code: v.Code, Runtime: v.Runtime, Deps: v.Dependencies, Trigger: trigger}
+	return liveContent(v.Code, v.Runtime, v.Dependencies, trigger)
+}
+
+// endLine ends code with a newline, as the tenant's code reads back once
+// stamped.
+func endLine(code string) string {
+	if code == "" || strings.HasSuffix(code, "\n") {
+		return code
+	}
+	return code + "\n"
 }
 
 func (c content) equal(o content) bool { return len(c.differences(o)) == 0 }
@@ -34,7 +53,7 @@ func (c content) equal(o content) bool { return len(c.differences(o)) == 0 }
 // differences names the fields of c that differ from o.
 func (c content) differences(o content) []tenant.Field {
 	var f []tenant.Field
-	if stamp.Body(c.Code) != stamp.Body(o.Code) {
+	if c.Body != o.Body {
 		f = append(f, tenant.FieldCode)
 	}
 	if !slices.Equal(c.Deps, o.Deps) {
@@ -46,23 +65,27 @@ func (c content) differences(o content) []tenant.Field {
 	if c.Trigger != o.Trigger {
 		f = append(f, tenant.FieldTrigger)
 	}
-	if stamp.Line(c.Code) != stamp.Line(o.Code) {
+	if !maps.Equal(c.Stamp.Secrets, o.Stamp.Secrets) {
 		f = append(f, tenant.FieldSecrets)
+	}
+	if c.Stamp.Owner != o.Stamp.Owner || c.Stamped != o.Stamped {
+		f = append(f, tenant.FieldOwner)
 	}
 	return f
 }
 
 // changedSecrets names the secrets whose value or presence differs between
 // the desired action and the live one; values are never compared directly.
-func changedSecrets(a *manifest.Action, key []byte, l *tenant.Action) []string {
-	live := stamp.Fingerprints(l.Code)
+func changedSecrets(want content, a *manifest.Action, l *tenant.Action) []string {
+	_, st, _ := stamp.Split(l.Code)
+	live := st.Secrets
 	names := map[string]bool{}
 	for _, n := range l.Secrets {
 		names[n] = true
 	}
 	var out []string
 	for _, s := range a.Secrets {
-		if !names[s.Name] || live[s.Name] != stamp.Fingerprint(key, s.Name, s.Value) {
+		if !names[s.Name] || live[s.Name] != want.Stamp.Secrets[s.Name] {
 			out = append(out, s.Name)
 		}
 		delete(names, s.Name)

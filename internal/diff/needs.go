@@ -30,7 +30,7 @@ func BindingTriggers(desired *manifest.Repo, live *tenant.State, prune bool) []s
 // the planner can choose a rollback over a new build. Call it once the repo
 // is validated against the catalogue (which fills in trigger versions), so
 // that only actions whose draft really differs cost a read.
-func RollbackCandidates(desired *manifest.Repo, live *tenant.State, key []byte) []string {
+func RollbackCandidates(desired *manifest.Repo, live *tenant.State, opts Options) []string {
 	var out []string
 	byName := live.ByName()
 	for _, a := range desired.Actions {
@@ -38,7 +38,7 @@ func RollbackCandidates(desired *manifest.Repo, live *tenant.State, key []byte) 
 		if l == nil || l.Deployed == nil {
 			continue
 		}
-		if !desiredContent(a, key).equal(draftContent(l)) {
+		if !desiredContent(a, opts.owner(), opts.SecretKey).equal(draftContent(l)) {
 			out = append(out, a.Name)
 		}
 	}

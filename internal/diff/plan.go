@@ -85,6 +85,9 @@ type Options struct {
 	AllowEmpty bool
 	// SecretKey keys the secrets' fingerprints (internal/stamp).
 	SecretKey []byte
+	// Owner is the owner the repo writes its actions as; "" means
+	// stamp.DefaultOwner.
+	Owner string
 }
 
 // ErrDeletesAll refuses a plan that would leave the tenant with no action.
@@ -96,7 +99,7 @@ func Compute(desired *manifest.Repo, live *tenant.State, opts Options) (*Plan, e
 	p := &Plan{FormatVersion: FormatVersion, Steps: []Step{}, Unmanaged: []Unmanaged{}}
 	byName := live.ByName()
 	for _, a := range desired.Actions {
-		if s, ok := planAction(a, byName[a.Name], opts.SecretKey); ok {
+		if s, ok := planAction(a, byName[a.Name], opts.owner(), opts.SecretKey); ok {
 			p.Steps = append(p.Steps, s)
 		}
 	}
@@ -112,19 +115,26 @@ func Compute(desired *manifest.Repo, live *tenant.State, opts Options) (*Plan, e
 	return p, nil
 }
 
-func planAction(a *manifest.Action, l *tenant.Action, key []byte) (Step, bool) {
-	want := desiredContent(a, key)
+func (o Options) owner() string {
+	if o.Owner == "" {
+		return stamp.DefaultOwner
+	}
+	return o.Owner
+}
+
+func planAction(a *manifest.Action, l *tenant.Action, owner string, key []byte) (Step, bool) {
+	want := desiredContent(a, owner, key)
 	if l == nil {
 		return Step{Kind: Create, Action: a.Name, Trigger: a.Trigger.ID, Reason: "not in the tenant",
-			CodeDiff: Unified("/dev/null", a.CodePath, "", stamp.Body(want.Code)), Secrets: secretNames(a)}, true
+			CodeDiff: Unified("/dev/null", a.CodePath, "", want.Body), Secrets: secretNames(a)}, true
 	}
 	s := Step{Action: a.Name, ActionID: l.ID, Trigger: a.Trigger.ID}
 	if fields := want.differences(draftContent(l)); len(fields) > 0 {
 		s.Fields = fields
 		if slices.Contains(fields, tenant.FieldSecrets) {
-			s.Secrets = changedSecrets(a, key, l)
+			s.Secrets = changedSecrets(want, a, l)
 		}
-		s.CodeDiff = Unified("tenant/"+a.Name, a.CodePath, stamp.Body(l.Code), stamp.Body(want.Code))
+		s.CodeDiff = Unified("tenant/"+a.Name, a.CodePath, stamp.Body(l.Code), want.Body)
 		if v := rollbackTarget(want, l); v != nil {
 			s.Kind, s.Version = Rollback, &VersionRef{ID: v.ID, Number: v.Number}
 			s.Reason = fmt.Sprintf("the commit equals version %d", v.Number)
@@ -167,7 +177,7 @@ func secretNames(a *manifest.Action) []string {
 func rollbackTarget(want content, l *tenant.Action) *tenant.Version {
 	var best *tenant.Version
 	for i, v := range l.Versions {
-		if versionContent(&v, l.Trigger).equal(want) && v.Code == want.Code && (best == nil || v.Number > best.Number) {
+		if versionContent(&v, l.Trigger).equal(want) && (best == nil || v.Number > best.Number) {
 			best = &l.Versions[i]
 		}
 	}

@@ -46,9 +46,14 @@ func bindings(trigger string, names ...string) *manifest.Trigger {
 	return t
 }
 
+// stamped is a's code as actionsync uploads it, from an earlier commit.
+func stamped(a *manifest.Action) string {
+	return stamp.For(a, stamp.DefaultOwner, "c0", key).Code(a.Code)
+}
+
 // synced is the live twin of a desired action, built and deployed.
 func synced(a *manifest.Action, id string) *tenant.Action {
-	code := stamp.Code(a, key)
+	code := stamped(a)
 	return &tenant.Action{
 		ID: id, Name: a.Name, Trigger: a.Trigger, Code: code, Runtime: a.Runtime, Dependencies: a.Dependencies,
 		Secrets: names(a.Secrets), Status: tenant.StatusBuilt,
@@ -155,10 +160,31 @@ func TestCompute(t *testing.T) {
 			live: func() *tenant.State {
 				l := synced(desiredAction("a", codeV2), "1")
 				l.Deployed.Number = 2
-				l.Versions = []tenant.Version{*l.Deployed, {ID: "old", Number: 1, Code: codeV1, Runtime: "node22", Dependencies: lodash}}
+				l.Versions = []tenant.Version{*l.Deployed, {ID: "old", Number: 1, Code: stamped(a), Runtime: "node22", Dependencies: lodash}}
 				return &tenant.State{Actions: []*tenant.Action{l}}
 			}(),
 			want: []stepSummary{{diff.Rollback, "a", "old"}},
+		},
+		{
+			name:    "an unstamped action (made by hand) is updated to carry the stamp",
+			desired: repo([]*manifest.Action{a}),
+			live: func() *tenant.State {
+				l := synced(a, "1")
+				l.Code, l.Deployed.Code = codeV1, codeV1
+				return &tenant.State{Actions: []*tenant.Action{l}}
+			}(),
+			want: []stepSummary{{diff.Update, "a", "owner"}},
+		},
+		{
+			name:    "a stamp written before owners existed is the default owner's",
+			desired: repo([]*manifest.Action{desiredAction("b", codeV1, apiKeySrc)}),
+			live: func() *tenant.State {
+				l := synced(desiredAction("b", codeV1, apiKeySrc), "2")
+				legacy := codeV1 + "// actionsync:secrets API_KEY=" + stamp.Fingerprint(key, "API_KEY", "v1") + "\n"
+				l.Code, l.Deployed.Code = legacy, legacy
+				return &tenant.State{Actions: []*tenant.Action{l}}
+			}(),
+			want: nil,
 		},
 		{
 			name:    "draft matches but was never deployed",
@@ -269,7 +295,7 @@ func TestCompute(t *testing.T) {
 func TestRollbackCandidates(t *testing.T) {
 	a := desiredAction("a", codeV1)
 	live := &tenant.State{Actions: []*tenant.Action{synced(desiredAction("a", codeV2), "1"), synced(desiredAction("b", codeV1), "2")}}
-	got := diff.RollbackCandidates(repo([]*manifest.Action{a, desiredAction("b", codeV1)}), live, key)
+	got := diff.RollbackCandidates(repo([]*manifest.Action{a, desiredAction("b", codeV1)}), live, diff.Options{SecretKey: key})
 	if !slices.Equal(got, []string{"a"}) {
 		t.Errorf("candidates = %v, want [a]", got)
 	}
@@ -279,7 +305,7 @@ func TestRollbackCandidates(t *testing.T) {
 func richPlan(t *testing.T) *diff.Plan {
 	t.Helper()
 	old := synced(desiredAction("rolled", codeV2), "3")
-	old.Versions = []tenant.Version{*old.Deployed, {ID: "v-old", Number: 1, Code: codeV1, Runtime: "node22", Dependencies: lodash}}
+	old.Versions = []tenant.Version{*old.Deployed, {ID: "v-old", Number: 1, Code: stamped(desiredAction("rolled", codeV1)), Runtime: "node22", Dependencies: lodash}}
 	undeployed := synced(desiredAction("undeployed", codeV1), "4")
 	undeployed.Deployed = nil
 	desired := repo([]*manifest.Action{

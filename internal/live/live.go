@@ -7,6 +7,7 @@ package live
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync/atomic"
@@ -113,9 +114,38 @@ func (r *Reader) Catalogue(ctx context.Context) ([]tenant.Trigger, error) {
 	return out, nil
 }
 
-// Actions pages through every action of the tenant, 100 a page.
+// ErrChanged is the error of a list that changed while it was read.
+var ErrChanged = errors.New("the list changed while it was read")
+
+// listAttempts bounds the reads of a list that keeps changing under a
+// second writer.
+const listAttempts = 3
+
+// Actions pages through every action of the tenant, 100 a page. A list that
+// changes while it is read is read again from the start, a few times, then
+// it is an error (ErrChanged): never a list that skipped or kept actions.
 func (r *Reader) Actions(ctx context.Context) ([]*tenant.Action, error) {
-	return pages(ctx, r, "list actions", func(page int) ([]*tenant.Action, int, error) {
+	var err error
+	for range listAttempts {
+		var out []*tenant.Action
+		if out, err = r.actions(ctx, true); !errors.Is(err, ErrChanged) {
+			return out, err
+		}
+	}
+	return nil, err
+}
+
+// Scan pages through every action as Actions does, but a list that changes
+// while it is read (as it does while this run creates actions) is no error:
+// each action returned is as some page saw it, and one created or deleted
+// meanwhile may be missing. It serves build waits, which look up their own
+// actions and read a missing one alone.
+func (r *Reader) Scan(ctx context.Context) ([]*tenant.Action, error) {
+	return r.actions(ctx, false)
+}
+
+func (r *Reader) actions(ctx context.Context, exact bool) ([]*tenant.Action, error) {
+	return pages(ctx, r, "list actions", exact, func(page int) ([]*tenant.Action, int, error) {
 		var l struct {
 			Actions []listedAction `json:"actions"`
 			Total   int            `json:"total"`
@@ -144,7 +174,7 @@ func (r *Reader) Action(ctx context.Context, id string) (*tenant.Action, error) 
 
 // Bindings reads the ordered bindings of a trigger.
 func (r *Reader) Bindings(ctx context.Context, trigger string) ([]tenant.Binding, error) {
-	return pages(ctx, r, "list bindings of "+trigger, func(page int) ([]tenant.Binding, int, error) {
+	return pages(ctx, r, "list bindings of "+trigger, true, func(page int) ([]tenant.Binding, int, error) {
 		bl, err := r.api.Bindings(ctx, trigger, management.Page(page), management.PerPage(PageSize))
 		if err != nil {
 			return nil, 0, err
@@ -160,7 +190,7 @@ func (r *Reader) Bindings(ctx context.Context, trigger string) ([]tenant.Binding
 // Versions reads every version of an action, newest first; runtime is the
 // action's, which go-auth0's ActionVersion leaves out.
 func (r *Reader) Versions(ctx context.Context, id, runtime string) ([]tenant.Version, error) {
-	vs, err := pages(ctx, r, "list versions", func(page int) ([]tenant.Version, int, error) {
+	vs, err := pages(ctx, r, "list versions", true, func(page int) ([]tenant.Version, int, error) {
 		vl, err := r.api.Versions(ctx, id, management.Page(page), management.PerPage(PageSize))
 		if err != nil {
 			return nil, 0, err
@@ -178,11 +208,11 @@ func (r *Reader) Versions(ctx context.Context, id, runtime string) ([]tenant.Ver
 }
 
 // pages calls fetch for pages 0, 1, ... until it has the total the tenant
-// reports (go-auth0 never reports the last page). Pages are offsets, so a
-// list that changes while it is read can skip or repeat items: a total that
-// changes between pages, or an empty page before the total, is an error,
-// never a smaller or stale list.
-func pages[T any](ctx context.Context, r *Reader, what string, fetch func(page int) ([]T, int, error)) ([]T, error) {
+// reports (go-auth0 never reports the last page), or an empty page. Pages
+// are offsets, so a list that changes while it is read can skip or repeat
+// items: when exact, a total that changes between pages, or an empty page
+// before the total, is an error, never a smaller or stale list.
+func pages[T any](ctx context.Context, r *Reader, what string, exact bool, fetch func(page int) ([]T, int, error)) ([]T, error) {
 	var out []T
 	first := -1
 	for page := 0; ; page++ {
@@ -196,9 +226,9 @@ func pages[T any](ctx context.Context, r *Reader, what string, fetch func(page i
 		}
 		out = append(out, items...)
 		switch {
-		case total != first:
-			return nil, fmt.Errorf("%s: the list changed while it was read (%d, then %d); read again", what, first, total)
-		case len(out) >= total:
+		case exact && total != first:
+			return nil, fmt.Errorf("%s: %w (%d, then %d)", what, ErrChanged, first, total)
+		case len(out) >= total || len(items) == 0 && !exact:
 			return out, nil
 		case len(items) == 0:
 			return nil, fmt.Errorf("%s: the tenant reports %d but served %d", what, total, len(out))

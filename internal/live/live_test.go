@@ -13,17 +13,25 @@ import (
 	"github.com/actionsync/actionsync/internal/localtenant"
 	"github.com/actionsync/actionsync/internal/localtenant/tenanttest"
 	"github.com/actionsync/actionsync/internal/manifest"
+	"github.com/actionsync/actionsync/internal/stamp"
 	"github.com/actionsync/actionsync/internal/tenant"
 	"github.com/auth0/go-auth0"
 	"github.com/auth0/go-auth0/management"
 )
 
+const code = "exports.onExecutePostLogin = async () => {};"
+
 func create(t *testing.T, srv *tenanttest.Server, name string, deps ...management.ActionDependency) *management.Action {
+	t.Helper()
+	return createWith(t, srv, name, code, deps...)
+}
+
+func createWith(t *testing.T, srv *tenanttest.Server, name, code string, deps ...management.ActionDependency) *management.Action {
 	t.Helper()
 	a := &management.Action{
 		Name:              auth0.String(name),
 		SupportedTriggers: []management.ActionTrigger{{ID: auth0.String("post-login"), Version: auth0.String("v3")}},
-		Code:              auth0.String("exports.onExecutePostLogin = async () => {};"),
+		Code:              auth0.String(code),
 		Deploy:            auth0.Bool(true),
 	}
 	if deps != nil {
@@ -94,43 +102,69 @@ func TestReadFailureIsAnError(t *testing.T) {
 	}
 }
 
-// deleteAfterFirstPage is a second writer: once the reader has the first
-// page of actions, it deletes n of them, so the last page comes up short.
-type deleteAfterFirstPage struct {
-	base http.RoundTripper
-	del  func()
-	done bool
+// afterListPage is a second writer: after a page of actions is served, it
+// runs write (until write says stop).
+type afterListPage struct {
+	base  http.RoundTripper
+	write func() (more bool)
+	done  bool
 }
 
-func (d *deleteAfterFirstPage) RoundTrip(r *http.Request) (*http.Response, error) {
+func (d *afterListPage) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := d.base.RoundTrip(r)
 	if !d.done && r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/actions/actions") {
-		d.done = true
-		d.del()
+		d.done = !d.write()
 	}
 	return resp, err
 }
 
-// TestChangingListIsAnError: when a second writer deletes actions between
-// the pages of a read, the read is an error, never a list that skipped or
-// kept actions (which would plan creates or updates of what is gone).
-func TestChangingListIsAnError(t *testing.T) {
+func readerWith(t *testing.T, srv *tenanttest.Server, rt http.RoundTripper) *live.Reader {
+	return live.NewReader(live.NewClient(srv.NewClient(t, management.WithClient(&http.Client{Transport: rt}))))
+}
+
+// TestChangingListIsReadAgain: when a second writer deletes actions between
+// the pages of a read, the list is read again from the start, never
+// returned with actions skipped or kept (which would plan creates or
+// updates of what is gone).
+func TestChangingListIsReadAgain(t *testing.T) {
 	srv := tenanttest.Start(t, localtenant.Options{Node: "-"})
 	var ids []string
 	for i := range 150 {
 		ids = append(ids, create(t, srv, fmt.Sprintf("a-%03d", i)).GetID())
 	}
-	rt := &deleteAfterFirstPage{base: srv.HTTP.Transport, del: func() {
+	r := readerWith(t, srv, &afterListPage{base: srv.HTTP.Transport, write: func() bool {
 		for _, id := range ids[:80] {
 			if err := srv.API.Action.Delete(t.Context(), id); err != nil {
 				t.Error(err)
 			}
 		}
-	}}
-	api := live.NewClient(srv.NewClient(t, management.WithClient(&http.Client{Transport: rt})))
-	_, err := live.NewReader(api).Actions(t.Context())
-	if err == nil || !strings.Contains(err.Error(), "the list changed while it was read (150, then 70)") {
-		t.Errorf("Actions = %v, want a changing-list error", err)
+		return false
+	}})
+	got, err := r.Actions(t.Context())
+	if err != nil || len(got) != 70 || r.Calls() != 3 {
+		t.Errorf("Actions = %d actions, %v, in %d calls; want the 70 left, read again from the start (3 calls)", len(got), err, r.Calls())
+	}
+}
+
+// TestListThatKeepsChangingIsAnError: a list that changes under every read
+// is an error after a few tries.
+func TestListThatKeepsChangingIsAnError(t *testing.T) {
+	srv := tenanttest.Start(t, localtenant.Options{Node: "-"})
+	for i := range 150 {
+		create(t, srv, fmt.Sprintf("a-%03d", i))
+	}
+	n := 0
+	r := readerWith(t, srv, &afterListPage{base: srv.HTTP.Transport, write: func() bool {
+		n++
+		create(t, srv, fmt.Sprintf("b-%03d", n))
+		return true
+	}})
+	if _, err := r.Actions(t.Context()); !errors.Is(err, live.ErrChanged) {
+		t.Errorf("Actions = %v, want ErrChanged", err)
+	}
+	scanned, err := r.Scan(t.Context())
+	if err != nil || len(scanned) < 150 {
+		t.Errorf("Scan = %d actions, %v; want every action some page saw, no error", len(scanned), err)
 	}
 }
 
@@ -138,17 +172,16 @@ func TestChangingListIsAnError(t *testing.T) {
 // draft differs from the commit, and for no other.
 func TestVersionsOnlyForCandidates(t *testing.T) {
 	srv := tenanttest.Start(t, localtenant.Options{Node: "-"})
-	create(t, srv, "same")
+	same := &manifest.Action{Name: "same", Trigger: tenant.TriggerRef{ID: "post-login", Version: "v3"}, Runtime: "node22", Code: code}
+	createWith(t, srv, "same", stamp.For(same, stamp.DefaultOwner, "c1", nil).Code(code))
 	create(t, srv, "changed")
-	same := &manifest.Action{Name: "same", Trigger: tenant.TriggerRef{ID: "post-login", Version: "v3"}, Runtime: "node22",
-		Code: "exports.onExecutePostLogin = async () => {};"}
 	changed := *same
 	changed.Name, changed.Code = "changed", "// new"
 	desired := &manifest.Repo{Actions: []*manifest.Action{&changed, same}}
 	r := reader(srv)
 	st, err := r.Read(t.Context())
 	if err == nil {
-		err = r.ReadVersions(t.Context(), st, diff.RollbackCandidates(desired, st, nil))
+		err = r.ReadVersions(t.Context(), st, diff.RollbackCandidates(desired, st, diff.Options{}))
 	}
 	if err != nil {
 		t.Fatal(err)

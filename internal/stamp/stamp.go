@@ -1,21 +1,45 @@
 // Package stamp writes and reads the comment line actionsync appends to the
-// code it uploads: the keyed fingerprints of the action's secret values, so
-// that a changed value shows in the next plan with no state but the
-// tenant's. The planner compares code without the line, and the line alone.
+// code it uploads: who wrote the action (the repo's owner), from which
+// commit, and the keyed fingerprints of its secret values, so that a changed
+// value shows in the next plan with no state but the tenant's. The planner
+// compares code without the line, and the line's owner and fingerprints.
+//
+// The line, last in the code:
+//
+//	// actionsync owner=identity commit=3f2c… secrets=API_KEY:4f1c2a9b0d3e5f61,B:…
+//
+// Lines written before owners existed (`// actionsync:secrets A=fp,...`)
+// are read as written by DefaultOwner.
 package stamp
 
 import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/actionsync/actionsync/internal/manifest"
 )
 
-// prefix starts the stamp line. The line is a comment, so the code runs the
-// same.
-const prefix = "// actionsync:secrets "
+// DefaultOwner is the owner of a repo that names none.
+const DefaultOwner = "actionsync"
+
+const (
+	prefix       = "// actionsync "
+	legacyPrefix = "// actionsync:secrets "
+)
+
+// Stamp is what the line says.
+type Stamp struct {
+	// Owner is the owner of the repo that wrote the action.
+	Owner string
+	// Commit is the revision the action's content came from.
+	Commit string
+	// Secrets maps each secret's name to its keyed fingerprint.
+	Secrets map[string]string
+}
 
 // Fingerprint is the keyed fingerprint of one secret value: the first 16 hex
 // digits of HMAC-SHA256(key, name NUL value). Without the key it tells
@@ -28,55 +52,108 @@ func Fingerprint(key []byte, name, value string) string {
 	return hex.EncodeToString(m.Sum(nil))[:16]
 }
 
-// Code is the code actionsync uploads for a: the file as committed, plus,
-// when a has secrets, the stamp line with their fingerprints under key.
-func Code(a *manifest.Action, key []byte) string {
-	if len(a.Secrets) == 0 {
-		return a.Code
+// For is the stamp of a as owner writes it from commit, its secrets
+// fingerprinted under key.
+func For(a *manifest.Action, owner, commit string, key []byte) Stamp {
+	s := Stamp{Owner: owner, Commit: commit, Secrets: map[string]string{}}
+	for _, sec := range a.Secrets {
+		s.Secrets[sec.Name] = Fingerprint(key, sec.Name, sec.Value)
 	}
-	parts := make([]string, len(a.Secrets))
-	for i, s := range a.Secrets {
-		parts[i] = s.Name + "=" + Fingerprint(key, s.Name, s.Value)
-	}
-	code := a.Code
-	if !strings.HasSuffix(code, "\n") {
-		code += "\n"
-	}
-	return code + prefix + strings.Join(parts, ",") + "\n"
+	return s
 }
 
-// Line returns the stamp line of code, or "".
-func Line(code string) string {
-	body := strings.TrimSuffix(code, "\n")
-	i := strings.LastIndexByte(body, '\n')
-	last := body[i+1:]
-	if strings.HasPrefix(last, prefix) {
-		return last
+// Code is the code to upload: body (the code file as committed) with the
+// stamp line last.
+func (s Stamp) Code(body string) string {
+	if body != "" && !strings.HasSuffix(body, "\n") {
+		body += "\n"
 	}
-	return ""
+	return body + s.Line() + "\n"
 }
 
-// Body returns code without its stamp line, ending in a newline, as code is
-// compared and shown.
+// Line is the stamp as its comment line, without a newline. Names and
+// values hold no spaces, commas or colons (owner names and secret names are
+// validated; revisions are hex), so the line reads back as written.
+func (s Stamp) Line() string {
+	var b strings.Builder
+	b.WriteString(prefix + "owner=" + s.Owner)
+	if s.Commit != "" {
+		b.WriteString(" commit=" + s.Commit)
+	}
+	if len(s.Secrets) > 0 {
+		b.WriteString(" secrets=")
+		for i, name := range slices.Sorted(maps.Keys(s.Secrets)) {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(name + ":" + s.Secrets[name])
+		}
+	}
+	return b.String()
+}
+
+// Same reports whether two stamps say the same of an action's content: the
+// same owner and fingerprints. The commit is provenance, not content.
+func (s Stamp) Same(o Stamp) bool {
+	return s.Owner == o.Owner && maps.Equal(s.Secrets, o.Secrets)
+}
+
+// Split separates code into its body (ending in a newline, as code is
+// compared and shown) and its stamp; ok is false when code has no stamp
+// line.
+func Split(code string) (body string, s Stamp, ok bool) {
+	trimmed := strings.TrimSuffix(code, "\n")
+	i := strings.LastIndexByte(trimmed, '\n')
+	s, ok = parse(trimmed[i+1:])
+	if !ok {
+		return normalise(code), Stamp{Secrets: map[string]string{}}, false
+	}
+	return normalise(trimmed[:max(i, 0)]), s, true
+}
+
+// Body is code without its stamp line, ending in a newline.
 func Body(code string) string {
-	body := strings.TrimSuffix(code, "\n")
-	if t := Line(code); t != "" {
-		body = strings.TrimSuffix(body[:len(body)-len(t)], "\n")
-	}
+	body, _, _ := Split(code)
+	return body
+}
+
+func normalise(body string) string {
+	body = strings.TrimSuffix(body, "\n")
 	if body == "" {
 		return ""
 	}
 	return body + "\n"
 }
 
-// Fingerprints parses the stamp line of code into name → fingerprint.
-func Fingerprints(code string) map[string]string {
-	out := map[string]string{}
-	t := strings.TrimPrefix(Line(code), prefix)
-	for _, kv := range strings.Split(t, ",") {
-		if name, fp, ok := strings.Cut(kv, "="); ok {
-			out[name] = fp
+func parse(line string) (Stamp, bool) {
+	s := Stamp{Secrets: map[string]string{}}
+	if rest, ok := strings.CutPrefix(line, legacyPrefix); ok {
+		s.Owner = DefaultOwner
+		for _, kv := range strings.Split(rest, ",") {
+			if name, fp, ok := strings.Cut(kv, "="); ok {
+				s.Secrets[name] = fp
+			}
+		}
+		return s, true
+	}
+	rest, ok := strings.CutPrefix(line, prefix)
+	if !ok {
+		return s, false
+	}
+	for _, field := range strings.Fields(rest) {
+		key, value, _ := strings.Cut(field, "=")
+		switch key {
+		case "owner":
+			s.Owner = value
+		case "commit":
+			s.Commit = value
+		case "secrets":
+			for _, kv := range strings.Split(value, ",") {
+				if name, fp, ok := strings.Cut(kv, ":"); ok {
+					s.Secrets[name] = fp
+				}
+			}
 		}
 	}
-	return out
+	return s, s.Owner != ""
 }

@@ -9,7 +9,9 @@ import (
 	"github.com/actionsync/actionsync/internal/stamp"
 )
 
-func TestCode(t *testing.T) {
+// TestRoundTrip: what Code writes, Split reads back: the body as committed
+// (ending in a newline) and the stamp, whatever the code and secrets.
+func TestRoundTrip(t *testing.T) {
 	key := []byte("k")
 	for _, tc := range []struct {
 		name     string
@@ -17,32 +19,68 @@ func TestCode(t *testing.T) {
 		secrets  []manifest.Secret
 		wantBody string
 	}{
-		{"no secrets, no line", "exports.x = 1;\n", nil, "exports.x = 1;\n"},
-		{"a line after a final newline", "exports.x = 1;\n", []manifest.Secret{{Name: "A", Value: "1"}}, "exports.x = 1;\n"},
-		{"a newline added first", "exports.x = 1;", []manifest.Secret{{Name: "A", Value: "1"}, {Name: "B", Value: "2"}}, "exports.x = 1;\n"},
-		{"empty code", "", []manifest.Secret{{Name: "A", Value: "1"}}, ""},
+		{"no secrets", "exports.x = 1;\n", nil, "exports.x = 1;\n"},
+		{"secrets", "exports.x = 1;\n", []manifest.Secret{{Name: "A", Value: "1"}, {Name: "B", Value: "2"}}, "exports.x = 1;\n"},
+		{"no final newline", "exports.x = 1;", []manifest.Secret{{Name: "A", Value: "1"}}, "exports.x = 1;\n"},
+		{"empty code", "", nil, ""},
+		{"a line that looks like a stamp but is not last", "// actionsync owner=x\nexports.x = 1;\n", nil, "// actionsync owner=x\nexports.x = 1;\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code := stamp.Code(&manifest.Action{Code: tc.code, Secrets: tc.secrets}, key)
-			if got := stamp.Body(code); got != tc.wantBody {
-				t.Errorf("Body = %q, want %q", got, tc.wantBody)
+			a := &manifest.Action{Code: tc.code, Secrets: tc.secrets}
+			want := stamp.For(a, "identity", "3f2c1a", key)
+			code := want.Code(tc.code)
+			body, got, ok := stamp.Split(code)
+			if !ok || body != tc.wantBody {
+				t.Errorf("Split = %q, ok %v; want body %q", body, ok, tc.wantBody)
 			}
-			want := map[string]string{}
-			for _, s := range tc.secrets {
-				want[s.Name] = stamp.Fingerprint(key, s.Name, s.Value)
-			}
-			if got := stamp.Fingerprints(code); !maps.Equal(got, want) {
-				t.Errorf("Fingerprints = %v, want %v", got, want)
-			}
-			if (stamp.Line(code) != "") != (len(tc.secrets) > 0) {
-				t.Errorf("Line = %q with %d secrets", stamp.Line(code), len(tc.secrets))
+			if got.Owner != "identity" || got.Commit != "3f2c1a" || !maps.Equal(got.Secrets, want.Secrets) || len(got.Secrets) != len(tc.secrets) {
+				t.Errorf("stamp = %+v, want %+v", got, want)
 			}
 			for _, s := range tc.secrets {
-				if strings.Contains(code, "="+s.Value+",") || strings.HasSuffix(code, "="+s.Value+"\n") {
+				if strings.Contains(code, s.Name+":"+s.Value+",") || strings.HasSuffix(code, s.Name+":"+s.Value+"\n") {
 					t.Errorf("the value of %s is in the code", s.Name)
 				}
 			}
 		})
+	}
+}
+
+// TestLegacyLine: a line written before owners existed reads as the
+// default owner's, with its fingerprints.
+func TestLegacyLine(t *testing.T) {
+	body, s, ok := stamp.Split("exports.x = 1;\n// actionsync:secrets API_KEY=4f1c2a9b0d3e5f61,B=0011223344556677\n")
+	want := map[string]string{"API_KEY": "4f1c2a9b0d3e5f61", "B": "0011223344556677"}
+	if !ok || body != "exports.x = 1;\n" || s.Owner != stamp.DefaultOwner || !maps.Equal(s.Secrets, want) {
+		t.Errorf("Split = %q, %+v, %v", body, s, ok)
+	}
+}
+
+// TestUnstamped: code without a line has no stamp, and its body is the code.
+func TestUnstamped(t *testing.T) {
+	for _, code := range []string{"exports.x = 1;\n", "exports.x = 1; // actionsync owner=x\n", "// actionsync nothing=here\n"} {
+		body, s, ok := stamp.Split(code)
+		if ok || body != code || s.Owner != "" {
+			t.Errorf("Split(%q) = %q, %+v, %v; want the code, unstamped", code, body, s, ok)
+		}
+	}
+}
+
+// TestSameIgnoresCommit: the commit is provenance; owner and fingerprints
+// are content.
+func TestSameIgnoresCommit(t *testing.T) {
+	a := stamp.Stamp{Owner: "o", Commit: "1", Secrets: map[string]string{"A": "x"}}
+	for _, tc := range []struct {
+		name string
+		b    stamp.Stamp
+		same bool
+	}{
+		{"another commit", stamp.Stamp{Owner: "o", Commit: "2", Secrets: map[string]string{"A": "x"}}, true},
+		{"another owner", stamp.Stamp{Owner: "p", Commit: "1", Secrets: map[string]string{"A": "x"}}, false},
+		{"another fingerprint", stamp.Stamp{Owner: "o", Commit: "1", Secrets: map[string]string{"A": "y"}}, false},
+	} {
+		if got := a.Same(tc.b); got != tc.same {
+			t.Errorf("%s: Same = %v, want %v", tc.name, got, tc.same)
+		}
 	}
 }
 
@@ -61,18 +99,5 @@ func TestFingerprintIsKeyed(t *testing.T) {
 	}
 	if len(a) != 16 {
 		t.Errorf("fingerprint %q: want 16 hex digits", a)
-	}
-}
-
-// TestBodyKeepsLookalikes: a comment that only resembles the line, or the
-// line anywhere but last, is code.
-func TestBodyKeepsLookalikes(t *testing.T) {
-	for _, code := range []string{
-		"// actionsync:secrets A=1\nexports.x = 1;\n",
-		"exports.x = 1; // actionsync:secrets A=1\n",
-	} {
-		if got := stamp.Body(code); got != code {
-			t.Errorf("Body(%q) = %q, want it unchanged", code, got)
-		}
 	}
 }

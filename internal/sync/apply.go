@@ -145,7 +145,7 @@ func (r *run) applyAction(ctx context.Context, log *slog.Logger, a *manifest.Act
 // updated instead, and a missing one is created again, createAttempts times
 // at most.
 func (r *run) create(ctx context.Context, log *slog.Logger, a *manifest.Action) (string, error) {
-	all := []tenant.Field{tenant.FieldCode, tenant.FieldDependencies, tenant.FieldRuntime, tenant.FieldSecrets}
+	all := []tenant.Field{tenant.FieldCode, tenant.FieldDependencies, tenant.FieldRuntime, tenant.FieldSecrets, tenant.FieldOwner}
 	var err error
 	for attempt := 0; attempt < createAttempts; attempt++ {
 		if attempt > 0 {
@@ -194,8 +194,10 @@ func (r *run) changes(a *manifest.Action, fields []tenant.Field) *management.Act
 		Name:              auth0.String(a.Name),
 		SupportedTriggers: []management.ActionTrigger{{ID: auth0.String(a.Trigger.ID), Version: auth0.String(a.Trigger.Version)}},
 	}
-	if slices.Contains(fields, tenant.FieldCode) || slices.Contains(fields, tenant.FieldSecrets) {
-		body.Code = auth0.String(stamp.Code(a, r.opts.SecretKey))
+	if slices.ContainsFunc(fields, func(f tenant.Field) bool {
+		return f == tenant.FieldCode || f == tenant.FieldSecrets || f == tenant.FieldOwner
+	}) {
+		body.Code = auth0.String(r.code(a))
 	}
 	if slices.Contains(fields, tenant.FieldDependencies) {
 		deps := make([]management.ActionDependency, len(a.Dependencies))
@@ -215,6 +217,12 @@ func (r *run) changes(a *manifest.Action, fields []tenant.Field) *management.Act
 		body.Secrets = &secrets
 	}
 	return body
+}
+
+// code is what is uploaded for a: its code, stamped with the owner, the
+// commit and the secrets' fingerprints.
+func (r *run) code(a *manifest.Action) string {
+	return stamp.For(a, r.opts.Owner, r.plan.Revision, r.opts.SecretKey).Code(a.Code)
 }
 
 // waitBuilt polls the draft until it is built; a failed build is an error

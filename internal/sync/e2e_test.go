@@ -316,7 +316,7 @@ func TestSecretRotation(t *testing.T) {
 			t.Error("a secret value reached a URL")
 		}
 	}
-	if !strings.Contains(kept, "// actionsync:secrets API_KEY=") {
+	if !strings.Contains(kept, " secrets=API_KEY:") {
 		t.Errorf("the code lacks the fingerprint line:\n%s", kept)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/actionsync/actionsync/internal/diff"
 	"github.com/actionsync/actionsync/internal/live"
 	"github.com/actionsync/actionsync/internal/manifest"
+	"github.com/actionsync/actionsync/internal/stamp"
 	"github.com/actionsync/actionsync/internal/tenant"
 	"github.com/auth0/go-auth0/management"
 )
@@ -47,6 +48,9 @@ type Options struct {
 	AllowEmpty bool
 	// SecretKey keys the secrets' fingerprints (internal/stamp).
 	SecretKey []byte
+	// Owner is who the repo writes its actions as (the stamp's owner); ""
+	// means stamp.DefaultOwner.
+	Owner string
 	// Manifest says where secret values come from.
 	Manifest manifest.Options
 	// Parallel bounds the actions applied at once; 0 means 4.
@@ -83,6 +87,9 @@ func NewWith(api API, src Source, opts Options) *Engine {
 	}
 	if opts.BuildTimeout <= 0 {
 		opts.BuildTimeout = 5 * time.Minute
+	}
+	if opts.Owner == "" {
+		opts.Owner = stamp.DefaultOwner
 	}
 	log := opts.Logger
 	if log == nil {
@@ -122,7 +129,7 @@ func (e *Engine) Plan(ctx context.Context) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	changes, err := diff.Compute(desired, st, diff.Options{Prune: e.opts.Prune, AllowEmpty: e.opts.AllowEmpty, SecretKey: e.opts.SecretKey})
+	changes, err := diff.Compute(desired, st, e.planOptions())
 	if err != nil {
 		return nil, err
 	}
@@ -144,10 +151,14 @@ func (e *Engine) read(ctx context.Context, desired *manifest.Repo) (*tenant.Stat
 	if err := r.ReadBindings(ctx, st, diff.BindingTriggers(desired, st, e.opts.Prune)); err != nil {
 		return nil, r.Calls(), fmt.Errorf("read the tenant: %w", err)
 	}
-	if err := r.ReadVersions(ctx, st, diff.RollbackCandidates(desired, st, e.opts.SecretKey)); err != nil {
+	if err := r.ReadVersions(ctx, st, diff.RollbackCandidates(desired, st, e.planOptions())); err != nil {
 		return nil, r.Calls(), fmt.Errorf("read the tenant: %w", err)
 	}
 	return st, r.Calls(), nil
+}
+
+func (e *Engine) planOptions() diff.Options {
+	return diff.Options{Prune: e.opts.Prune, AllowEmpty: e.opts.AllowEmpty, SecretKey: e.opts.SecretKey, Owner: e.opts.Owner}
 }
 
 func (e *Engine) needKey(desired *manifest.Repo) error {

@@ -56,7 +56,7 @@ func (c *statusCache) status(ctx context.Context, id string, since time.Time) (*
 
 // refresh lists every action; callers hold c.mu.
 func (c *statusCache) refresh(ctx context.Context) error {
-	actions, err := c.r.reader.Actions(ctx)
+	actions, err := c.r.reader.Scan(ctx)
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,7 @@ const (
 	FieldRuntime      Field = "runtime"
 	FieldTrigger      Field = "trigger"
 	FieldSecrets      Field = "secrets"
+	FieldOwner        Field = "owner" // the stamp line: who wrote the action
 )
 
 // TriggerRef names a trigger and its version ("" in a repo means the
