@@ -35,7 +35,7 @@ func create(t *testing.T, srv *tenanttest.Server, name string, deps ...managemen
 // of the managed trigger, and normalises dependencies as the tenant keeps
 // them (sorted, no registry_url).
 func TestReadPagesAndNormalises(t *testing.T) {
-	srv := tenanttest.Start(t, localtenant.Options{Node: "-"})
+	srv := tenanttest.Start(t, localtenant.Options{Node: "-", MaxActions: 250})
 	for i := range 249 {
 		create(t, srv, fmt.Sprintf("a-%03d", i))
 	}
