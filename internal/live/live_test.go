@@ -49,7 +49,7 @@ func reader(srv *tenanttest.Server) *live.Reader { return live.NewReader(live.Ne
 // of a trigger, and normalises dependencies as the tenant keeps them
 // (sorted, no registry_url).
 func TestReadPagesAndNormalises(t *testing.T) {
-	srv := tenanttest.Start(t, localtenant.Options{Node: "-"})
+	srv := tenanttest.Start(t, localtenant.Options{Node: "-", MaxActions: 250})
 	for i := range 249 {
 		create(t, srv, fmt.Sprintf("a-%03d", i))
 	}

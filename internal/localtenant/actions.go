@@ -31,8 +31,11 @@ func queryError(msg string) error {
 	return &httpError{code: http.StatusBadRequest, message: "Query validation error: " + msg, errorCode: "invalid_query_string"}
 }
 
-func parsePage(q url.Values) (page, error) {
-	p := page{perPage: 50}
+func parsePage(q url.Values) (page, error) { return parsePageWith(q, 50) }
+
+// parsePageWith reads page and per_page, per_page defaulting to perPage.
+func parsePageWith(q url.Values, perPage int) (page, error) {
+	p := page{perPage: perPage}
 	for _, f := range []struct {
 		name string
 		dst  *int
@@ -61,6 +64,17 @@ func (p page) window(n int) (int, int) {
 	return lo, min(lo+p.perPage, n)
 }
 
+// newestFirst renders page p of vs (oldest first) newest first, as the API
+// lists versions.
+func newestFirst[V, R any](vs []V, p page, render func(V) R) []R {
+	lo, hi := p.window(len(vs))
+	out := make([]R, 0, hi-lo)
+	for i := lo; i < hi; i++ {
+		out = append(out, render(vs[len(vs)-1-i]))
+	}
+	return out
+}
+
 // listEnvelope adds the paging fields the API sends: total and per_page, and
 // page only when it is not zero.
 func listEnvelope(key string, items any, p page, total int) map[string]any {
@@ -69,6 +83,12 @@ func listEnvelope(key string, items any, p page, total int) map[string]any {
 		m["page"] = p.page
 	}
 	return m
+}
+
+// pagedEnvelope is the envelope of the Action Modules lists, which always
+// carry page, as the recorded answers of a real tenant do.
+func pagedEnvelope(key string, items any, p page, total int) map[string]any {
+	return map[string]any{key: items, "total": total, "page": p.page, "per_page": p.perPage}
 }
 
 func parseBool(q url.Values, name string) (*bool, error) {
@@ -121,21 +141,14 @@ func (t *Tenant) listActions(w http.ResponseWriter, r *http.Request) {
 }
 
 func (t *Tenant) findAction(id string) (*action, error) {
-	for _, a := range t.st.Actions {
-		if a.ID == id {
-			return a, nil
-		}
+	if a := find(t.st.Actions, func(a *action) bool { return a.ID == id }); a != nil {
+		return a, nil
 	}
 	return nil, notFound("That action does not exist.")
 }
 
 func (t *Tenant) findByName(name string) *action {
-	for _, a := range t.st.Actions {
-		if a.Name == name {
-			return a
-		}
-	}
-	return nil
+	return find(t.st.Actions, func(a *action) bool { return a.Name == name })
 }
 
 // actionBody is a decoded, schema-checked create or update body.
@@ -145,13 +158,18 @@ type actionBody struct {
 	Code     *string       `json:"code"`
 	Deps     *[]dependency `json:"dependencies"`
 	Runtime  *string       `json:"runtime"`
-	Secrets  *[]struct {
-		Name  string  `json:"name"`
-		Value *string `json:"value"`
-	} `json:"secrets"`
-	Deploy *bool `json:"deploy"`
+	Secrets  *[]secretIn   `json:"secrets"`
+	Modules  *[]moduleIn   `json:"modules"`
+	Deploy   *bool         `json:"deploy"`
 
 	registryErrs []buildError // what the registry said of Deps
+}
+
+// secretIn is a secret as a body sends it: a name, and a value unless the
+// secret keeps the one it has.
+type secretIn struct {
+	Name  string  `json:"name"`
+	Value *string `json:"value"`
 }
 
 func decodeAction(r *http.Request, s *schema) (*actionBody, error) {
@@ -170,6 +188,10 @@ func (t *Tenant) createAction(w http.ResponseWriter, r *http.Request) {
 	defer t.mu.Unlock()
 	if t.findByName(*body.Name) != nil {
 		answer(w, 0, nil, conflict("An action with the name '"+*body.Name+"' already exists."))
+		return
+	}
+	if len(t.st.Actions) >= t.maxActions() {
+		answer(w, 0, nil, tooManyEntities())
 		return
 	}
 	now := t.opts.Now()
@@ -209,6 +231,13 @@ func (t *Tenant) apply(a *action, body *actionBody, now time.Time) error {
 	if body.Deps != nil {
 		draft.Deps = *body.Deps
 	}
+	if body.Modules != nil {
+		refs, err := t.resolveModules(*body.Modules)
+		if err != nil {
+			return err
+		}
+		draft.Modules = refs
+	}
 	if draft.Deps == nil {
 		draft.Deps = []dependency{}
 	}
@@ -237,10 +266,7 @@ func (t *Tenant) apply(a *action, body *actionBody, now time.Time) error {
 
 // mergeSecrets replaces the secret list: a secret sent with a value takes it;
 // one sent by name only keeps the value it had.
-func mergeSecrets(old []secret, in []struct {
-	Name  string  `json:"name"`
-	Value *string `json:"value"`
-}, now time.Time) []secret {
+func mergeSecrets(old []secret, in []secretIn, now time.Time) []secret {
 	out := make([]secret, 0, len(in))
 	for _, s := range in {
 		next := secret{Name: s.Name, UpdatedAt: now}
@@ -284,7 +310,9 @@ func removeAction(bs []*binding, actionID string) []*binding {
 }
 
 // newVersion records c as a's next version, built at readyAt with errs, and
-// makes it the deployed one.
+// makes it the deployed one. Past maxVersions the oldest version that is
+// not deployed is deleted, as Auth0 deletes "the oldest unused version";
+// the newest, which this call deploys, is never the one.
 func (t *Tenant) newVersion(a *action, c content, now, readyAt time.Time, errs []buildError) *version {
 	n := 1
 	if l := a.latest(); l != nil {
@@ -293,15 +321,15 @@ func (t *Tenant) newVersion(a *action, c content, now, readyAt time.Time, errs [
 	secrets := make([]secret, len(a.Secrets))
 	copy(secrets, a.Secrets)
 	v := &version{
-		ID: newID(), Number: n, Content: c, Secrets: secrets, Errors: errs,
+		ID: newID(), Number: n, Content: c.clone(), Secrets: secrets, Errors: errs,
 		ReadyAt: readyAt, CreatedAt: now, UpdatedAt: now,
 	}
-	v.Content.Deps = make([]dependency, len(c.Deps))
-	for i, d := range c.Deps {
-		v.Content.Deps[i] = dependency{Name: d.Name, Version: d.Version}
+	for i := range v.Content.Deps {
+		v.Content.Deps[i].RegistryURL = ""
 	}
 	a.Versions = append(a.Versions, v)
 	a.DeployedID = v.ID
+	dropOldestUnused(&a.Versions, func(v *version) bool { return v.ID == a.DeployedID })
 	return v
 }
 
@@ -314,13 +342,6 @@ func (t *Tenant) listTriggers(w http.ResponseWriter, r *http.Request) {
 		out[i] = tr
 	}
 	answer(w, http.StatusOK, map[string]any{"triggers": out}, nil)
-}
-
-func (t *Tenant) emptyList(key string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		p, err := parsePage(r.URL.Query())
-		answer(w, http.StatusOK, listEnvelope(key, []any{}, p, 0), err)
-	}
 }
 
 func (t *Tenant) emptyArray(w http.ResponseWriter, r *http.Request) {
@@ -424,8 +445,7 @@ func (t *Tenant) deployVersion(w http.ResponseWriter, r *http.Request) {
 		}
 		c := old.Content
 		if updateDraft {
-			a.Draft = c
-			a.Draft.Deps = slices.Clone(c.Deps)
+			a.Draft = c.clone()
 			a.BuildStart, a.BuildErrs, a.UpdatedAt = now.Add(-t.opts.BuildDelay), nil, now
 		}
 		v := t.newVersion(a, c, now, now, nil)
@@ -440,12 +460,7 @@ func (t *Tenant) listVersions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t.onAction(w, r, func(a *action, _ time.Time) (int, any, error) {
-		// Newest first, as the API lists them.
-		lo, hi := p.window(len(a.Versions))
-		out := make([]*versionOut, 0, hi-lo)
-		for i := lo; i < hi; i++ {
-			out = append(out, t.renderVersion(a, a.Versions[len(a.Versions)-1-i], false, false))
-		}
+		out := newestFirst(a.Versions, p, func(v *version) *versionOut { return t.renderVersion(a, v, false, false) })
 		return http.StatusOK, listEnvelope("versions", out, p, len(a.Versions)), nil
 	})
 }
@@ -469,6 +484,9 @@ func (t *Tenant) InstallIntegration(name, trigger string) (string, error) {
 	defer t.mu.Unlock()
 	if t.findByName(name) != nil {
 		return "", conflict("An action with the name '" + name + "' already exists.")
+	}
+	if len(t.st.Actions) >= t.maxActions() {
+		return "", tooManyEntities()
 	}
 	var ref *TriggerRef
 	for _, tr := range catalogue {

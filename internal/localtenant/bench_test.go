@@ -13,7 +13,9 @@ import (
 
 func seedTenant(b *testing.B, n int) *tenanttest.Server {
 	b.Helper()
-	srv := tenanttest.Start(b, localtenant.Options{Node: "-"})
+	// A tenant of n actions, past Auth0's default limit of 100: a plan
+	// with a larger entity limit.
+	srv := tenanttest.Start(b, localtenant.Options{Node: "-", MaxActions: n})
 	for i := range n {
 		a := newAction(fmt.Sprintf("action-%04d", i))
 		a.Deploy = auth0.Bool(true)

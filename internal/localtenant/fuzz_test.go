@@ -19,6 +19,8 @@ func FuzzBodies(f *testing.F) {
 		`{"bindings":[{"ref":{"type":"action_name","value":"a"},"display_name":"A"}]}`,
 		`{"update_draft":true}`, `{"payload":{"event":{}}}`, `null`, ``, `[]`, `{"name":null}`, `{"name":1e400}`,
 		`{"supported_triggers":[{"id":"post-login","version":"v3"}],"runtime":"node8"}`,
+		`{"name":"m","code":"x","publish":true,"secrets":[{"name":"K","value":"v"}],"dependencies":[{"name":"lodash","version":"1"}]}`,
+		`{"module_version_id":"x"}`, `{"modules":[{"module_name":"seed","module_version_number":1}]}`,
 	} {
 		f.Add(seed)
 	}
@@ -31,12 +33,21 @@ func FuzzBodies(f *testing.F) {
 	tenant.ServeHTTP(seed, authed("POST", "/api/v2/actions/actions", `{"name":"seed","supported_triggers":[{"id":"post-login","version":"v3"}],"deploy":true}`))
 	var a struct{ ID string }
 	json.Unmarshal(seed.Body.Bytes(), &a)
+	// And one module, published, so its routes reach their bodies too.
+	seed = httptest.NewRecorder()
+	tenant.ServeHTTP(seed, authed("POST", "/api/v2/actions/modules", `{"name":"seed","code":"module.exports = 1;","publish":true}`))
+	var m struct{ ID string }
+	json.Unmarshal(seed.Body.Bytes(), &m)
 	targets := []struct{ method, path string }{
 		{"POST", "/api/v2/actions/actions"},
 		{"PATCH", "/api/v2/actions/actions/" + a.ID},
 		{"POST", "/api/v2/actions/actions/" + a.ID + "/deploy"},
 		{"POST", "/api/v2/actions/actions/" + a.ID + "/test"},
 		{"PATCH", "/api/v2/actions/triggers/post-login/bindings"},
+		{"POST", "/api/v2/actions/modules"},
+		{"PATCH", "/api/v2/actions/modules/" + m.ID},
+		{"POST", "/api/v2/actions/modules/" + m.ID + "/rollback"},
+		{"POST", "/api/v2/actions/modules/" + m.ID + "/versions"},
 		{"POST", "/oauth/token"},
 	}
 	f.Fuzz(func(t *testing.T, body string) {

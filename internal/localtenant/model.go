@@ -89,18 +89,36 @@ type content struct {
 	Deps     []dependency `json:"dependencies"`
 	Runtime  string       `json:"runtime"`
 	Triggers []TriggerRef `json:"supported_triggers"`
+	// Modules are the module versions the code may require, pinned: a
+	// version keeps the pins it was built with.
+	Modules []moduleRef `json:"modules,omitempty"`
 }
 
 func (c content) sameAs(o content) bool {
-	if c.Code != o.Code || c.Runtime != o.Runtime || len(c.Deps) != len(o.Deps) || !slices.Equal(c.Triggers, o.Triggers) {
-		return false
-	}
-	for i := range c.Deps {
-		if c.Deps[i].Name != o.Deps[i].Name || c.Deps[i].Version != o.Deps[i].Version {
-			return false
-		}
-	}
-	return true
+	return c.Code == o.Code && c.Runtime == o.Runtime && slices.Equal(c.Triggers, o.Triggers) &&
+		sameDeps(c.Deps, o.Deps) && slices.Equal(c.Modules, o.Modules)
+}
+
+// clone copies c's slices, so that c can be kept while the copy changes.
+func (c content) clone() content {
+	c.Deps, c.Triggers, c.Modules = slices.Clone(c.Deps), slices.Clone(c.Triggers), slices.Clone(c.Modules)
+	return c
+}
+
+// sameDeps compares dependencies by name and version: registry_url is
+// dropped after a build.
+func sameDeps(a, b []dependency) bool {
+	return slices.EqualFunc(a, b, func(x, y dependency) bool { return x.Name == y.Name && x.Version == y.Version })
+}
+
+// moduleRef pins one published version of an Action Module, as the API
+// spells it (ActionModuleReference). Clients send the module by id or name
+// and the version by id or number; the tenant fills in the rest.
+type moduleRef struct {
+	ModuleID      string `json:"module_id"`
+	ModuleName    string `json:"module_name"`
+	VersionID     string `json:"module_version_id"`
+	VersionNumber int    `json:"module_version_number"`
 }
 
 type version struct {
@@ -179,19 +197,25 @@ func (a *action) deployed() *version {
 }
 
 func (a *action) version(id string) *version {
-	for _, v := range a.Versions {
-		if v.ID == id {
-			return v
-		}
+	return find(a.Versions, func(v *version) bool { return v.ID == id })
+}
+
+func (a *action) latest() *version { return last(a.Versions) }
+
+// find returns the first of vs that match accepts, or nil.
+func find[V any](vs []*V, match func(*V) bool) *V {
+	if i := slices.IndexFunc(vs, match); i >= 0 {
+		return vs[i]
 	}
 	return nil
 }
 
-func (a *action) latest() *version {
-	if len(a.Versions) == 0 {
+// last returns the last of vs, or nil.
+func last[V any](vs []*V) *V {
+	if len(vs) == 0 {
 		return nil
 	}
-	return a.Versions[len(a.Versions)-1]
+	return vs[len(vs)-1]
 }
 
 func (a *action) trigger() string {
@@ -199,6 +223,63 @@ func (a *action) trigger() string {
 		return ""
 	}
 	return a.Draft.Triggers[0].ID
+}
+
+// module is an Action Module: a draft of shared code with its own
+// dependencies and secrets, and the immutable versions published from it.
+type module struct {
+	ID         string           `json:"id"`
+	Name       string           `json:"name"`
+	Draft      moduleContent    `json:"draft"`
+	APIVersion string           `json:"api_version,omitempty"`
+	CreatedAt  time.Time        `json:"created_at"`
+	UpdatedAt  time.Time        `json:"updated_at"`
+	Versions   []*moduleVersion `json:"versions"` // oldest first
+	// LastNumber is the number of the newest version ever published, so
+	// numbers keep increasing when old versions are deleted.
+	LastNumber int `json:"last_number"`
+}
+
+// moduleContent is what a module's draft and its versions hold. Secrets
+// keep their values: a rollback copies them back into the draft.
+type moduleContent struct {
+	Code    string       `json:"code"`
+	Deps    []dependency `json:"dependencies"`
+	Secrets []secret     `json:"secrets"`
+}
+
+func (c moduleContent) sameAs(o moduleContent) bool {
+	return c.Code == o.Code && sameDeps(c.Deps, o.Deps) &&
+		slices.EqualFunc(c.Secrets, o.Secrets, func(x, y secret) bool { return x.Name == y.Name && x.Value == y.Value })
+}
+
+func (c moduleContent) clone() moduleContent {
+	c.Deps, c.Secrets = slices.Clone(c.Deps), slices.Clone(c.Secrets)
+	return c
+}
+
+type moduleVersion struct {
+	ID        string        `json:"id"`
+	Number    int           `json:"number"`
+	Content   moduleContent `json:"content"`
+	CreatedAt time.Time     `json:"created_at"`
+}
+
+func (m *module) version(id string) *moduleVersion {
+	return find(m.Versions, func(v *moduleVersion) bool { return v.ID == id })
+}
+
+func (m *module) versionNumbered(n int) *moduleVersion {
+	return find(m.Versions, func(v *moduleVersion) bool { return v.Number == n })
+}
+
+func (m *module) latest() *moduleVersion { return last(m.Versions) }
+
+// published reports whether the draft holds nothing the latest version
+// does not: all_changes_published.
+func (m *module) published() bool {
+	l := m.latest()
+	return l != nil && l.Content.sameAs(m.Draft)
 }
 
 type binding struct {

@@ -128,7 +128,7 @@ func fetchToken(t testing.TB, srv *tenanttest.Server) string {
 	return tok.AccessToken
 }
 
-func send(t *testing.T, srv *tenanttest.Server, token, method, rawURL, body string) (int, []byte) {
+func send(t testing.TB, srv *tenanttest.Server, token, method, rawURL, body string) (int, []byte) {
 	t.Helper()
 	path := rawURL[strings.Index(rawURL, "/api/v2/"):]
 	var rd io.Reader
@@ -147,7 +147,7 @@ func send(t *testing.T, srv *tenanttest.Server, token, method, rawURL, body stri
 	return resp.StatusCode, b
 }
 
-func decodeJSON(t *testing.T, s string) any {
+func decodeJSON(t testing.TB, s string) any {
 	t.Helper()
 	if strings.TrimSpace(s) == "" {
 		return nil

@@ -26,6 +26,7 @@ type actionOut struct {
 	Runtime            string             `json:"runtime"`
 	Status             tenant.BuildStatus `json:"status"`
 	Secrets            []secretOut        `json:"secrets"`
+	Modules            []moduleRef        `json:"modules,omitempty"`
 	Errors             []buildError       `json:"errors,omitempty"`
 	CurrentVersion     *currentOut        `json:"current_version,omitempty"`
 	DeployedVersion    *versionOut        `json:"deployed_version,omitempty"`
@@ -53,6 +54,7 @@ type versionOut struct {
 	Number            int                `json:"number"`
 	BuiltAt           string             `json:"built_at,omitempty"`
 	Secrets           []secretOut        `json:"secrets"`
+	Modules           []moduleRef        `json:"modules,omitempty"`
 	Status            tenant.BuildStatus `json:"status"`
 	Errors            []buildError       `json:"errors,omitempty"`
 	CreatedAt         string             `json:"created_at"`
@@ -130,6 +132,7 @@ func (t *Tenant) renderAction(a *action, now time.Time) *actionOut {
 		Runtime:            a.Draft.Runtime,
 		Status:             status,
 		Secrets:            secretsOut(a.Secrets),
+		Modules:            a.Draft.Modules,
 		CurrentVersion:     t.renderCurrent(a.latest()),
 		DeployedVersion:    t.renderVersion(a, a.deployed(), true, false),
 		AllChangesDeployed: allDeployed(a),
@@ -182,6 +185,7 @@ func (t *Tenant) renderVersion(a *action, v *version, embedded, fresh bool) *ver
 		Number:            v.Number,
 		BuiltAt:           builtAt(v, status),
 		Secrets:           secretsOut(v.Secrets),
+		Modules:           v.Content.Modules,
 		Status:            status,
 		Errors:            v.Errors,
 		CreatedAt:         ts(v.CreatedAt),
@@ -214,5 +218,61 @@ func (t *Tenant) renderBinding(trigger string, b *binding, a *action) *bindingOu
 	return &bindingOut{
 		ID: b.ID, TriggerID: trigger, Action: t.summary(a, true),
 		CreatedAt: ts(b.CreatedAt), UpdatedAt: ts(b.UpdatedAt), DisplayName: b.DisplayName,
+	}
+}
+
+// moduleOut is an Action Module as GET /actions/modules/{id} answers it;
+// in a list, without latest_version (ActionModuleListItem).
+type moduleOut struct {
+	ID                  string            `json:"id"`
+	Name                string            `json:"name"`
+	Code                string            `json:"code"`
+	Dependencies        []dependency      `json:"dependencies"`
+	Secrets             []secretOut       `json:"secrets"`
+	AllChangesPublished bool              `json:"all_changes_published"`
+	ActionsUsing        int               `json:"actions_using_module_total"`
+	LatestVersionNumber int               `json:"latest_version_number,omitempty"`
+	CreatedAt           string            `json:"created_at"`
+	UpdatedAt           string            `json:"updated_at"`
+	LatestVersion       *moduleVersionOut `json:"latest_version,omitempty"`
+}
+
+// moduleVersionOut is one published version (ActionModuleVersion); as a
+// module's latest_version (ActionModuleVersionReference), without module_id.
+type moduleVersionOut struct {
+	ID           string       `json:"id"`
+	ModuleID     string       `json:"module_id,omitempty"`
+	Number       int          `json:"version_number"`
+	Code         string       `json:"code"`
+	Secrets      []secretOut  `json:"secrets"`
+	Dependencies []dependency `json:"dependencies"`
+	CreatedAt    string       `json:"created_at"`
+}
+
+func (t *Tenant) renderModule(m *module, withLatest bool) *moduleOut {
+	out := &moduleOut{
+		ID: m.ID, Name: m.Name, Code: m.Draft.Code,
+		Dependencies:        depsOut(m.Draft.Deps, true),
+		Secrets:             secretsOut(m.Draft.Secrets),
+		AllChangesPublished: m.published(),
+		ActionsUsing:        len(t.moduleUsers(m.ID)),
+		CreatedAt:           ts(m.CreatedAt), UpdatedAt: ts(m.UpdatedAt),
+	}
+	l := m.latest()
+	if l == nil {
+		return out
+	}
+	out.LatestVersionNumber = l.Number
+	if withLatest {
+		out.LatestVersion = renderModuleVersion(m, l)
+		out.LatestVersion.ModuleID = ""
+	}
+	return out
+}
+
+func renderModuleVersion(m *module, v *moduleVersion) *moduleVersionOut {
+	return &moduleVersionOut{
+		ID: v.ID, ModuleID: m.ID, Number: v.Number, Code: v.Content.Code,
+		Secrets: secretsOut(v.Content.Secrets), Dependencies: depsOut(v.Content.Deps, true), CreatedAt: ts(v.CreatedAt),
 	}
 }

@@ -34,6 +34,8 @@ type schema struct {
 	required []string
 	items    *schema
 	minLen   int
+	maxLen   int // 0: no maximum
+	maxItems int // 0: no maximum
 	nullable bool
 	enum     []string
 }
@@ -45,10 +47,14 @@ func integer() *schema               { return &schema{kind: kInteger} }
 func arrayOf(s *schema) *schema      { return &schema{kind: kArray, items: s} }
 func anyObject() *schema             { return &schema{kind: kAny} }
 func oneOf(values ...string) *schema { return &schema{kind: kString, enum: values} }
+func strLen(lo, hi int) *schema      { return &schema{kind: kString, minLen: lo, maxLen: hi} }
 func object(req ...string) *schema {
 	return &schema{kind: kObject, props: map[string]*schema{}, required: req}
 }
 func (s *schema) with(name string, p *schema) *schema { s.props[name] = p; return s }
+
+// atMost caps the length of an array schema.
+func (s *schema) atMost(n int) *schema { s.maxItems = n; return s }
 
 // validationError is a payload that breaks the schema; its text follows the
 // wording of Auth0's "Payload validation error" messages.
@@ -146,7 +152,11 @@ func (s *schema) validate(v any, path string) error {
 	case kString:
 		return s.validateString(v.(string), path)
 	case kArray:
-		for i, item := range v.([]any) {
+		items := v.([]any)
+		if s.maxItems > 0 && len(items) > s.maxItems {
+			return invalidf("'Array is too long (%d), maximum %d'%s.", len(items), s.maxItems, onProperty(path))
+		}
+		for i, item := range items {
 			if err := s.items.validate(item, fmt.Sprintf("%s[%d]", path, i)); err != nil {
 				return err
 			}
@@ -160,6 +170,9 @@ func (s *schema) validate(v any, path string) error {
 func (s *schema) validateString(v, path string) error {
 	if len(v) < s.minLen {
 		return invalidf("'String is too short (%d chars), minimum %d'%s.", len(v), s.minLen, onProperty(path))
+	}
+	if s.maxLen > 0 && len(v) > s.maxLen {
+		return invalidf("'String is too long (%d chars), maximum %d'%s.", len(v), s.maxLen, onProperty(path))
 	}
 	if len(s.enum) > 0 {
 		for _, e := range s.enum {
@@ -203,12 +216,14 @@ func join(path, k string) string {
 	return path + "." + k
 }
 
-// The request bodies of the Actions API.
+// The request bodies of the Actions API. The documented limits of Actions
+// (limits.go) that concern one body are checked here, as schema bounds, so
+// they are answered as the schema errors they resemble.
 var (
 	triggerRefSchema = object("id").with("id", nonEmpty()).with("version", str()).with("status", str())
 	dependencySchema = object("name").with("name", nonEmpty()).with("version", str()).with("registry_url", str())
-	secretSchema     = object("name").with("name", nonEmpty()).with("value", str()).with("updated_at", str())
-	moduleSchema     = object().with("module_id", str()).with("module_name", str()).
+	secretSchema     = object("name").with("name", strLen(1, maxSecretName)).with("value", strLen(0, maxSecretValue)).with("updated_at", str())
+	moduleRefSchema  = object().with("module_id", str()).with("module_name", str()).
 				with("module_version_id", str()).with("module_version_number", integer())
 
 	createActionSchema = actionSchema("name", "supported_triggers").with("deploy", boolean())
@@ -218,7 +233,7 @@ var (
 
 	bindingRefSchema   = object("type", "value").with("type", oneOf("action_id", "action_name", "binding_id")).with("value", nonEmpty())
 	bindingSchema      = object("ref").with("ref", bindingRefSchema).with("display_name", str()).with("secrets", arrayOf(secretSchema))
-	updateBindingsBody = object("bindings").with("bindings", arrayOf(bindingSchema))
+	updateBindingsBody = object("bindings").with("bindings", arrayOf(bindingSchema).atMost(maxBindings))
 
 	testActionSchema = object("payload").with("payload", anyObject())
 )
@@ -227,9 +242,32 @@ func actionSchema(required ...string) *schema {
 	return object(required...).
 		with("name", nonEmpty()).
 		with("supported_triggers", arrayOf(triggerRefSchema)).
-		with("code", str()).
-		with("dependencies", arrayOf(dependencySchema)).
+		with("code", strLen(0, maxCodeBytes)).
+		with("dependencies", arrayOf(dependencySchema).atMost(maxDependencies)).
 		with("runtime", str()).
-		with("secrets", arrayOf(secretSchema)).
-		with("modules", arrayOf(moduleSchema))
+		with("secrets", arrayOf(secretSchema).atMost(maxSecrets)).
+		with("modules", arrayOf(moduleRefSchema).atMost(maxModulesPerAction))
+}
+
+// The request bodies of the Action Modules API, as the Management API's
+// OpenAPI document gives them (CreateActionModuleRequestContent and its
+// siblings): every field bounded, secret values and dependency versions
+// required, and the name fixed once created.
+var (
+	moduleDependencySchema = object("name", "version").with("name", strLen(0, 255)).with("version", strLen(0, 50))
+	moduleSecretSchema     = object("name", "value").with("name", strLen(0, 255)).with("value", strLen(0, maxSecretValue))
+
+	createModuleSchema = moduleSchema("name", "code").
+				with("name", strLen(0, 255)).
+				with("api_version", strLen(0, 20)).
+				with("publish", boolean())
+	updateModuleSchema   = moduleSchema()
+	rollbackModuleSchema = object("module_version_id").with("module_version_id", str())
+)
+
+func moduleSchema(required ...string) *schema {
+	return object(required...).
+		with("code", strLen(0, maxModuleCode)).
+		with("secrets", arrayOf(moduleSecretSchema).atMost(maxSecrets)).
+		with("dependencies", arrayOf(moduleDependencySchema).atMost(maxDependencies))
 }

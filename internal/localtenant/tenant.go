@@ -1,13 +1,15 @@
 // Package localtenant is a faithful local implementation of the Actions part
-// of the Auth0 Management API v2, served over real HTTP.
+// of the Auth0 Management API v2, Action Modules included, served over real
+// HTTP.
 //
 // It is the default tenant of actionsync when no AUTH0_DOMAIN is set, the test
 // bed of every test, and `actionsync local-tenant` for demos and other tools.
 // Paths, status codes, JSON field names and error bodies follow the real API;
 // the response shapes are checked against the recordings that ship with
-// go-auth0. Builds move pending → building → built|failed after a
-// configurable delay, lists are paged, secrets are write-only, and the tenant
-// can impose a rate limit, inject faults and log every request.
+// go-auth0 and against Auth0's reference pages. Builds move pending →
+// building → built|failed after a configurable delay, lists are paged,
+// secrets are write-only, Auth0's documented limits are enforced (limits.go),
+// and the tenant can impose a rate limit, inject faults and log every request.
 package localtenant
 
 import (
@@ -60,6 +62,14 @@ type Options struct {
 	Node string
 	// Logger receives the tenant's own warnings; nil discards them.
 	Logger *slog.Logger
+	// MaxActions is the tenant's entity limit of actions, Marketplace
+	// integrations included; 0 means DefaultMaxActions (100), Auth0's
+	// default. Plans differ, so a test bed can match the tenant it stands
+	// for. A create past it is answered 403 too_many_entities.
+	MaxActions int
+	// MaxModules is the entity limit of Action Modules; 0 means
+	// DefaultMaxModules (100).
+	MaxModules int
 }
 
 // Request is one entry of the request log.
@@ -91,6 +101,7 @@ type Tenant struct {
 // state is everything the tenant keeps, as persisted to Options.StatePath.
 type state struct {
 	Actions    []*action             `json:"actions"` // in creation order
+	Modules    []*module             `json:"modules"` // in creation order
 	Bindings   map[string][]*binding `json:"bindings"`
 	Executions map[string]*execution `json:"executions"`
 }
@@ -168,9 +179,18 @@ func (t *Tenant) routes() {
 	api("GET "+base+"triggers", t.listTriggers)
 	api("GET "+base+"triggers/{trigger}/bindings", t.listBindings)
 	api("PATCH "+base+"triggers/{trigger}/bindings", t.updateBindings)
-	// Neighbours that Auth0's own tools read as they start: answered as a
+	api("GET "+base+"modules", t.listModules)
+	api("POST "+base+"modules", t.createModule)
+	api("GET "+base+"modules/{id}", t.readModule)
+	api("PATCH "+base+"modules/{id}", t.updateModule)
+	api("DELETE "+base+"modules/{id}", t.deleteModule)
+	api("GET "+base+"modules/{id}/actions", t.listModuleActions)
+	api("POST "+base+"modules/{id}/rollback", t.rollbackModule)
+	api("GET "+base+"modules/{id}/versions", t.listModuleVersions)
+	api("POST "+base+"modules/{id}/versions", t.publishModule)
+	api("GET "+base+"modules/{id}/versions/{vid}", t.readModuleVersion)
+	// A neighbour that Auth0's own tools read as they start: answered as a
 	// tenant that has none.
-	api("GET "+base+"modules", t.emptyList("modules"))
 	api("GET /api/v2/clients", t.emptyArray)
 	t.mux = m
 }
@@ -293,6 +313,10 @@ func badRequest(format string, args ...any) error {
 func notFound(message string) error { return &httpError{code: http.StatusNotFound, message: message} }
 
 func conflict(message string) error { return &httpError{code: http.StatusConflict, message: message} }
+
+func preconditionFailed(message string) error {
+	return &httpError{code: http.StatusPreconditionFailed, message: message}
+}
 
 func answer(w http.ResponseWriter, code int, v any, err error) {
 	var he *httpError

@@ -197,13 +197,7 @@ func TestBadBodies(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, body := send(t, srv, tok, tc.method, "/api/v2/actions/"+tc.path, tc.body)
-			var got struct {
-				StatusCode int    `json:"statusCode"`
-				Error      string `json:"error"`
-				Message    string `json:"message"`
-				ErrorCode  string `json:"errorCode"`
-			}
-			json.Unmarshal(body, &got)
+			got := decodeError(body)
 			if code != 400 || got.StatusCode != 400 || got.Error != "Bad Request" || got.Message != tc.message || got.ErrorCode != "invalid_body" {
 				t.Errorf("got %d %s, want 400 with message %q", code, body, tc.message)
 			}

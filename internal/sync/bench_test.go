@@ -19,7 +19,7 @@ func BenchmarkConverge200(b *testing.B) {
 	const n, rate = 200, 10
 	for range b.N {
 		b.StopTimer()
-		f := newFixture(b, manyActions(n), localtenant.Options{RateLimit: rate, BuildDelay: time.Second})
+		f := newFixture(b, manyActions(n), localtenant.Options{RateLimit: rate, BuildDelay: time.Second, MaxActions: n})
 		start := time.Now()
 		b.StartTimer()
 		res, err := planAndApply(b.Context(), f.engine(sync.Options{Parallel: 16, Poll: 250 * time.Millisecond}))
@@ -51,7 +51,7 @@ func BenchmarkConverge200(b *testing.B) {
 // BenchmarkSteady1000 is the steady state of 1,000 actions: the calls one
 // plan makes when nothing changed, and the peak heap it reaches.
 func BenchmarkSteady1000(b *testing.B) {
-	f := newFixture(b, manyActions(1000), localtenant.Options{})
+	f := newFixture(b, manyActions(1000), localtenant.Options{MaxActions: 1000})
 	if _, err := planAndApply(b.Context(), f.engine(sync.Options{Parallel: 16})); err != nil {
 		b.Fatal(err)
 	}
