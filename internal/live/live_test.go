@@ -127,7 +127,7 @@ func readerWith(t *testing.T, srv *tenanttest.Server, rt http.RoundTripper) *liv
 // returned with actions skipped or kept (which would plan creates or
 // updates of what is gone).
 func TestChangingListIsReadAgain(t *testing.T) {
-	srv := tenanttest.Start(t, localtenant.Options{Node: "-"})
+	srv := tenanttest.Start(t, localtenant.Options{Node: "-", MaxActions: 1000})
 	var ids []string
 	for i := range 150 {
 		ids = append(ids, create(t, srv, fmt.Sprintf("a-%03d", i)).GetID())
@@ -149,7 +149,7 @@ func TestChangingListIsReadAgain(t *testing.T) {
 // TestListThatKeepsChangingIsAnError: a list that changes under every read
 // is an error after a few tries.
 func TestListThatKeepsChangingIsAnError(t *testing.T) {
-	srv := tenanttest.Start(t, localtenant.Options{Node: "-"})
+	srv := tenanttest.Start(t, localtenant.Options{Node: "-", MaxActions: 1000})
 	for i := range 150 {
 		create(t, srv, fmt.Sprintf("a-%03d", i))
 	}
