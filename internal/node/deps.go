@@ -64,13 +64,19 @@ func setName(deps []Dependency) string {
 // entry is never used.
 func (r *Runner) install(ctx context.Context, deps []Dependency) (string, error) {
 	key := cacheKey(deps, r.Registry)
-	dir := filepath.Join(r.Cache, key)
+	// Absolute: node resolves the returned directory from a scratch
+	// directory of its own.
+	cache, err := filepath.Abs(r.Cache)
+	if err != nil {
+		return "", fmt.Errorf("install %s: %w", setName(deps), err)
+	}
+	dir := filepath.Join(cache, key)
 	if ready(dir) {
 		return dir, nil
 	}
 	unlock := r.lockKey(key)
 	defer unlock()
-	if err := os.MkdirAll(r.Cache, 0o755); err != nil {
+	if err := os.MkdirAll(cache, 0o755); err != nil {
 		return "", fmt.Errorf("install %s: %w", setName(deps), err)
 	}
 	release, err := lockFile(dir + ".lock")
@@ -130,11 +136,11 @@ func (r *Runner) installInto(ctx context.Context, dir, key string, deps []Depend
 	if err != nil {
 		return fmt.Errorf("install %s: %w", name, err)
 	}
-	stale, _ := filepath.Glob(filepath.Join(r.Cache, ".tmp-"+key+"-*"))
+	stale, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), ".tmp-"+key+"-*"))
 	for _, s := range stale {
 		os.RemoveAll(s)
 	}
-	tmp, err := os.MkdirTemp(r.Cache, ".tmp-"+key+"-")
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".tmp-"+key+"-")
 	if err != nil {
 		return fmt.Errorf("install %s: %w", name, err)
 	}

@@ -159,3 +159,18 @@ func closedPort(tb testing.TB) string {
 	l.Close()
 	return addr
 }
+
+// TestRelativeCache: a cache named relative to the working directory (the
+// CLI's .actionsync/npm) is found by node, which runs elsewhere.
+func TestRelativeCache(t *testing.T) {
+	needNode(t)
+	npm, _ := countingNPM(t)
+	t.Chdir(t.TempDir())
+	uses := login("uses", `const _ = require("lodash");
+exports.onExecutePostLogin = async (event, api) => { api.idToken.setCustomClaim("v", _.VERSION); };`)
+	uses.Dependencies = lodash
+	res := run(t, &node.Runner{NPM: npm, Cache: filepath.Join(".actionsync", "npm")}, nil, uses)
+	if got := calls(res); got != `uses: idToken.setCustomClaim["v","4.17.21"]` {
+		t.Errorf("calls %q error %+v, want lodash's version", got, res.Error)
+	}
+}
