@@ -105,7 +105,7 @@ func dryRun(ctx context.Context, eng *sync.Engine, output string, out streams) (
 	if err != nil {
 		return exitError, err
 	}
-	if err := renderPlan(p.Changes, output, out.stdout); err != nil {
+	if err := render(p.Changes, output, out.stdout); err != nil {
 		return exitError, err
 	}
 	if p.Changes.Empty() {

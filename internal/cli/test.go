@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -66,23 +65,13 @@ func (c *testCommand) run(ctx context.Context, out streams) (int, error) {
 	log.Info("testing", "commit", rev, "cases", len(suite.Cases))
 	runner := &node.Runner{Cache: c.cacheDir, Registry: c.registry, Logger: log}
 	report := suite.Run(ctx, runner, actiontest.RunOptions{Parallel: c.parallel})
-	if err := renderReport(report, c.output, out.stdout); err != nil {
+	if err := render(report, c.output, out.stdout); err != nil {
 		return exitError, err
 	}
 	if !report.Passed() {
 		return exitError, errors.New(report.Summary())
 	}
 	return exitOK, nil
-}
-
-func renderReport(r *actiontest.Report, output string, w io.Writer) error {
-	switch output {
-	case "markdown":
-		return r.Markdown(w, 0)
-	case "json":
-		return r.JSON(w)
-	}
-	return r.Text(w)
 }
 
 // placeholderSecrets reads secret sources from the environment; one that is
