@@ -51,6 +51,7 @@ const defaultCommand = "sync"
 func table() []entry {
 	return []entry{
 		{"sync", "make the tenant match the commit: --dry-run previews, --once applies and exits, otherwise a daemon (the default command)", func() command { return &syncCommand{} }},
+		{"test", "run the repo's action and flow test cases under Node.js on this machine, with no tenant (ACTION... selects)", func() command { return &testCommand{} }},
 		{"local-tenant", "serve a local Auth0 tenant (the Actions API) for demos, tests and other tools", func() command { return &localTenantCommand{} }},
 	}
 }
@@ -84,13 +85,14 @@ func dispatch(ctx context.Context, args []string, out streams) (int, error) {
 	cmd := e.new()
 	fs := newFlagSet(e, out.stderr)
 	cmd.flags(fs)
-	if err := parse(fs, args, osGetenv); err != nil {
+	rest, err := parse(fs, args, osGetenv)
+	if err != nil {
 		return exitError, err
 	}
 	if p, ok := cmd.(positional); ok {
-		p.setArgs(fs.Args())
-	} else if fs.NArg() > 0 {
-		return exitError, fmt.Errorf("%s: unexpected argument %q", e.name, fs.Arg(0))
+		p.setArgs(rest)
+	} else if len(rest) > 0 {
+		return exitError, fmt.Errorf("%s: unexpected argument %q", e.name, rest[0])
 	}
 	if err := cmd.validate(); err != nil {
 		return exitError, err

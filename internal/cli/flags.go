@@ -29,8 +29,9 @@ func envName(flagName string) string {
 }
 
 // parse parses args into fs after taking defaults from the environment
-// twins; a flag on the command line wins over its twin.
-func parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
+// twins; a flag on the command line wins over its twin. Flags may come
+// before, between or after the positional arguments it returns.
+func parse(fs *flag.FlagSet, args []string, getenv func(string) string) ([]string, error) {
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
 		if v := getenv(envName(f.Name)); v != "" && err == nil {
@@ -39,10 +40,14 @@ func parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
 			}
 		}
 	})
-	if err != nil {
-		return err
+	var positional []string
+	for err == nil {
+		if err = fs.Parse(args); err != nil || fs.NArg() == 0 {
+			break
+		}
+		positional, args = append(positional, fs.Arg(0)), fs.Args()[1:]
 	}
-	return fs.Parse(args)
+	return positional, err
 }
 
 func newFlagSet(e entry, w io.Writer) *flag.FlagSet {

@@ -6,18 +6,32 @@ import (
 	"io"
 	"strings"
 
+	"github.com/actionsync/actionsync/internal/actiontest"
 	"github.com/actionsync/actionsync/internal/diff"
 	"github.com/actionsync/actionsync/internal/sync"
 )
 
-func renderPlan(p *diff.Plan, output string, w io.Writer) error {
+// report is what renders as text, markdown or JSON: a plan, a test report.
+type report interface {
+	Text(w io.Writer) error
+	Markdown(w io.Writer, limit int) error
+	JSON(w io.Writer) error
+}
+
+var (
+	_ report = (*diff.Plan)(nil)
+	_ report = (*actiontest.Report)(nil)
+)
+
+// render writes r as --output says (markdown within GitHub's comment limit).
+func render(r report, output string, w io.Writer) error {
 	switch output {
 	case "markdown":
-		return p.Markdown(w, 0)
+		return r.Markdown(w, 0)
 	case "json":
-		return p.JSON(w)
+		return r.JSON(w)
 	}
-	return p.Text(w)
+	return r.Text(w)
 }
 
 // renderResult writes what --once did: the summary schema of docs/PLAN.md

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"os"
 
 	"github.com/actionsync/actionsync/internal/daemon"
 	"github.com/actionsync/actionsync/internal/manifest"
@@ -97,13 +96,7 @@ func manifestOptions(builtin bool, log *slog.Logger) manifest.Options {
 	if !builtin {
 		return manifest.Options{}
 	}
-	return manifest.Options{Getenv: func(k string) string {
-		if v := os.Getenv(k); v != "" {
-			return v
-		}
-		log.Warn("secret source unset: the built-in local tenant gets a placeholder value", "env", k)
-		return "placeholder-for-" + k
-	}}
+	return manifest.Options{Getenv: placeholderSecrets(log, "the built-in local tenant's actions")}
 }
 
 // dryRun prints the plan: exit 0 when nothing is to change, 2 otherwise.
@@ -112,7 +105,7 @@ func dryRun(ctx context.Context, eng *sync.Engine, output string, out streams) (
 	if err != nil {
 		return exitError, err
 	}
-	if err := renderPlan(p.Changes, output, out.stdout); err != nil {
+	if err := render(p.Changes, output, out.stdout); err != nil {
 		return exitError, err
 	}
 	if p.Changes.Empty() {

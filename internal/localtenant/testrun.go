@@ -1,37 +1,18 @@
 package localtenant
 
 import (
-	"bytes"
 	"context"
-	_ "embed"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/actionsync/actionsync/internal/node"
 )
 
-//go:embed harness.js
-var harness []byte
-
 // testTimeout bounds one run of an action's code, as Auth0 bounds executions.
-const testTimeout = 20 * time.Second
-
-// handlerName is the export Auth0 calls for a trigger: post-login →
-// onExecutePostLogin.
-func handlerName(trigger string) string {
-	var b strings.Builder
-	b.WriteString("onExecute")
-	for _, part := range strings.Split(trigger, "-") {
-		if part != "" {
-			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
-		}
-	}
-	return b.String()
-}
+const testTimeout = node.DefaultTimeout
 
 type runResult struct {
 	APICalls   []any          `json:"api_calls"`
@@ -40,51 +21,46 @@ type runResult struct {
 	Error      map[string]any `json:"error,omitempty"`
 }
 
-func (t *Tenant) nodePath() (string, error) {
-	switch t.opts.Node {
-	case "-":
-		return "", errors.New("running action code is disabled on this local tenant")
-	case "":
-		p, err := exec.LookPath("node")
-		if err != nil {
-			return "", errors.New("node is not installed where the local tenant runs")
-		}
-		return p, nil
-	}
-	return t.opts.Node, nil
+func errorResult(msg string) runResult {
+	return runResult{Error: map[string]any{"name": "Error", "message": msg}}
 }
 
-// run executes code's handler for trigger with event under node, in a
-// scratch directory, and returns what it did.
-func (t *Tenant) run(ctx context.Context, code, trigger string, event any) runResult {
-	node, err := t.nodePath()
-	if err != nil {
-		return runResult{Error: map[string]any{"name": "Error", "message": err.Error()}}
+// run runs a's handler with event (and a's secrets) under node
+// and returns what it did. The tenant keeps no dependency cache, so the
+// draft's dependencies are not installed: code that requires one throws.
+func (t *Tenant) run(ctx context.Context, a node.Action, event map[string]any) runResult {
+	if t.opts.Node == "-" {
+		return errorResult("running action code is disabled on this local tenant")
 	}
-	ctx, cancel := context.WithTimeout(ctx, testTimeout)
-	defer cancel()
-	dir, err := os.MkdirTemp("", "actionsync-run-*")
-	if err != nil {
-		return runResult{Error: map[string]any{"name": "Error", "message": err.Error()}}
+	r := &node.Runner{Node: t.opts.Node, Timeout: testTimeout}
+	res, err := r.Run(ctx, event, a)
+	switch {
+	case errors.Is(err, node.ErrNoNode) && t.opts.Node == "":
+		return errorResult("node is not installed where the local tenant runs")
+	case err != nil:
+		return errorResult(err.Error())
 	}
-	defer os.RemoveAll(dir)
-	in, _ := json.Marshal(map[string]any{"code": code, "handler": handlerName(trigger), "event": event})
-	cmd := exec.CommandContext(ctx, node, "-e", string(harness))
-	cmd.Dir, cmd.Stdin = dir, bytes.NewReader(in)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if ctx.Err() != nil {
-			msg = "Script execution time exceeded"
+	out := runResult{APICalls: []any{}, DurationMS: res.Duration.Milliseconds()}
+	if len(res.Actions) > 0 {
+		out.DurationMS = res.Actions[0].Duration.Milliseconds()
+	}
+	for _, c := range res.Calls {
+		var args any
+		json.Unmarshal(c.Args, &args)
+		out.APICalls = append(out.APICalls, map[string]any{"method": c.Method, "args": args})
+	}
+	lines := make([]string, len(res.Logs))
+	for i, l := range res.Logs {
+		lines[i] = l.Text
+	}
+	out.Logs = strings.Join(lines, "\n")
+	if e := res.Error; e != nil {
+		out.Error = map[string]any{"name": e.Name, "message": e.Message}
+		if e.Stack != "" {
+			out.Error["stack"] = e.Stack
 		}
-		return runResult{Error: map[string]any{"name": "Error", "message": fmt.Sprintf("%s (%v)", msg, err)}}
 	}
-	var res runResult
-	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
-		return runResult{Error: map[string]any{"name": "Error", "message": "unreadable harness output: " + err.Error()}}
-	}
-	return res
+	return out
 }
 
 // testAction runs the draft's code with the payload's event and answers
@@ -101,12 +77,11 @@ func (t *Tenant) testAction(w http.ResponseWriter, r *http.Request) {
 	payload := body.Payload
 	t.mu.Lock()
 	a, err := t.findAction(r.PathValue("id"))
-	var code, name, trigger string
-	secrets := map[string]any{}
+	var run node.Action
 	if err == nil {
-		code, name, trigger = a.Draft.Code, a.Name, a.trigger()
+		run = node.Action{Name: a.Name, Trigger: a.trigger(), Code: a.Draft.Code, Secrets: map[string]string{}}
 		for _, s := range a.Secrets {
-			secrets[s.Name] = s.Value
+			run.Secrets[s.Name] = s.Value
 		}
 	}
 	t.mu.Unlock()
@@ -118,12 +93,10 @@ func (t *Tenant) testAction(w http.ResponseWriter, r *http.Request) {
 	if e, ok := payload["event"].(map[string]any); ok {
 		event = e
 	}
-	event["secrets"] = secrets
 	started := t.opts.Now()
-	res := t.run(r.Context(), code, trigger, event)
-	delete(event, "secrets") // never echo values back
+	res := t.run(r.Context(), run, event)
 	ended := t.opts.Now()
-	id := t.storeExecution(name, trigger, res, started, ended)
+	id := t.storeExecution(run.Name, run.Trigger, res, started, ended)
 	out := map[string]any{
 		"logs":         res.Logs,
 		"api_calls":    orEmpty(res.APICalls),

@@ -1,0 +1,145 @@
+package actiontest
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/actionsync/actionsync/internal/node"
+)
+
+// Status is how a case ended.
+type Status string
+
+// The statuses, as the JSON report spells them.
+const (
+	// StatusPass: the code did what the case says.
+	StatusPass Status = "pass"
+	// StatusFail: it did something else, threw, or ran out of time.
+	StatusFail Status = "fail"
+	// StatusError: it could not run (node or npm missing, a dependency that
+	// could not be installed, a flow binding an action the repo lacks).
+	StatusError Status = "error"
+)
+
+// Result is one case's outcome.
+type Result struct {
+	Case   *Case
+	Status Status
+	// Reason says why a case failed or erred: the first call that differs,
+	// got and want, or the throw, or what kept it from running.
+	Reason string
+	// Err is what kept an erred case from running, for errors.Is (such as
+	// node.ErrNoNode).
+	Err error
+	// Calls are the api calls made, in order, each with its action.
+	Calls []node.Call
+	// Logs are the console output, each line with its action.
+	Logs []node.Log
+	// Thrown is what stopped the run: a throw or the time-out.
+	Thrown   *node.Error
+	TimedOut bool
+	// DeniedBy names the action whose deny stopped a flow.
+	DeniedBy string
+	Duration time.Duration
+}
+
+// Report is the outcome of a run, one Result per case in the suite's order.
+type Report struct {
+	Results  []Result
+	Duration time.Duration
+}
+
+// Count returns how many cases ended with status.
+func (r *Report) Count(status Status) int {
+	n := 0
+	for _, res := range r.Results {
+		if res.Status == status {
+			n++
+		}
+	}
+	return n
+}
+
+// Passed reports whether every case passed (exit code 0).
+func (r *Report) Passed() bool { return r.Count(StatusPass) == len(r.Results) }
+
+// FailedActions names the actions with a case of their own that failed or
+// erred, sorted: the ones a tested deploy holds back. Flow cases concern a
+// trigger, not one action, and are not counted here.
+func (r *Report) FailedActions() []string {
+	var names []string
+	for _, res := range r.Results {
+		if res.Status != StatusPass && !res.Case.Flow() && !slices.Contains(names, res.Case.Action) {
+			names = append(names, res.Case.Action)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Summary counts the results in a sentence.
+func (r *Report) Summary() string {
+	errs := "errors"
+	if r.Count(StatusError) == 1 {
+		errs = "error"
+	}
+	cases := "cases"
+	if len(r.Results) == 1 {
+		cases = "case"
+	}
+	return fmt.Sprintf("%d %s: %d passed, %d failed, %d %s", len(r.Results), cases, r.Count(StatusPass), r.Count(StatusFail), r.Count(StatusError), errs)
+}
+
+// ordered returns the results with errors first, then failures, then
+// passes, each in the suite's order: what a reader must see comes first.
+func (r *Report) ordered() []Result {
+	out := slices.Clone(r.Results)
+	rank := map[Status]int{StatusError: 0, StatusFail: 1, StatusPass: 2}
+	slices.SortStableFunc(out, func(a, b Result) int { return rank[a.Status] - rank[b.Status] })
+	return out
+}
+
+// details are the lines shown under a case that did not pass: its reason,
+// then its logs.
+func (res Result) details() []string {
+	lines := strings.Split(sanitize(res.Reason), "\n")
+	if res.DeniedBy != "" {
+		lines = append(lines, "denied by "+res.DeniedBy)
+	}
+	if len(res.Logs) > 0 {
+		lines = append(lines, "logs:")
+	}
+	for _, l := range res.Logs {
+		prefix := "  "
+		if res.Case.Flow() {
+			prefix += "[" + l.Action + "] "
+		}
+		for _, t := range strings.Split(sanitize(l.Text), "\n") {
+			lines = append(lines, prefix+t)
+		}
+	}
+	return lines
+}
+
+// sanitize shows control characters, other than newlines and tabs, as
+// escapes, so code's output cannot drive a terminal.
+func sanitize(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		switch {
+		case r == '\n' || r == '\t':
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0:
+			fmt.Fprintf(&b, "\\x%02x", r)
+		case r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069: // bidi overrides
+			fmt.Fprintf(&b, "\\u%04x", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func ms(d time.Duration) string { return d.Round(time.Millisecond).String() }
