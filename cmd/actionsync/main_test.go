@@ -245,47 +245,72 @@ func tlsClient(t *testing.T, pem []byte) *http.Client {
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 }
 
-// TestDaemonSIGTERM runs the sidecar on a local directory with the built-in
-// tenant, waits until /readyz answers 200, and stops it with SIGTERM: exit 0.
-func TestDaemonSIGTERM(t *testing.T) {
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, "--repo", exampleRepo(t), "--listen", "127.0.0.1:0", "--log-format", "json")
-	cmd.Dir = t.TempDir()
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+// daemon is a running actionsync daemon process.
+type daemon struct {
+	cmd  *exec.Cmd
+	addr string // of its HTTP server
+}
+
+// startDaemon runs the binary as a daemon in dir with env (and PATH) and
+// args, and waits until it says where it serves.
+func startDaemon(t *testing.T, dir string, env []string, args ...string) *daemon {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	cmd := exec.CommandContext(ctx, binary, append(args, "--listen", "127.0.0.1:0", "--log-format", "json")...)
+	cmd.Dir = dir
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait(); cancel() })
 	sc := bufio.NewScanner(stderr)
-	addr := ""
-	for addr == "" && sc.Scan() {
+	d := &daemon{cmd: cmd}
+	for d.addr == "" && sc.Scan() {
 		var line struct{ Msg, Addr string }
 		json.Unmarshal(sc.Bytes(), &line)
 		if line.Msg == "serving" {
-			addr = line.Addr
+			d.addr = line.Addr
 		}
 	}
 	go io.Copy(io.Discard, stderr)
-	if addr == "" {
+	if d.addr == "" {
 		t.Fatal("the daemon never said where it serves")
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
+	return d
+}
+
+// get answers GET path on the daemon's server: status and body (0 when it
+// does not answer).
+func (d *daemon) get(path string) (int, string) {
+	resp, err := http.Get("http://" + d.addr + path)
+	if err != nil {
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// waitFor polls cond until it holds or 60 seconds pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("never ready")
+			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
+}
+
+// TestDaemonSIGTERM runs the sidecar on a local directory with the built-in
+// tenant, waits until /readyz answers 200, and stops it with SIGTERM: exit 0.
+func TestDaemonSIGTERM(t *testing.T) {
+	d := startDaemon(t, t.TempDir(), nil, "--repo", exampleRepo(t))
+	waitFor(t, "ready", func() bool { code, _ := d.get("/readyz"); return code == 200 })
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	if err := d.cmd.Wait(); err != nil {
 		t.Errorf("after SIGTERM: %v, want exit 0", err)
 	}
 }

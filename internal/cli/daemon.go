@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/actionsync/actionsync/internal/daemon"
+	"github.com/actionsync/actionsync/internal/leader"
 	"github.com/actionsync/actionsync/internal/source"
 	"github.com/actionsync/actionsync/internal/sync"
+	"k8s.io/client-go/rest"
 )
 
 // daemonFlags configure the sidecar.
@@ -20,6 +22,9 @@ type daemonFlags struct {
 	interval, driftInterval, timeout time.Duration
 	drift, listen, webhookSecret     string
 	suspend                          bool
+	elect                            bool
+	electNamespace, electName        string
+	kube                             *rest.Config // with elect, once validated
 }
 
 func (c *daemonFlags) bind(fs *flag.FlagSet) {
@@ -30,6 +35,9 @@ func (c *daemonFlags) bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.webhookSecret, "webhook-secret-file", "", "daemon: file holding the secret of GitHub's X-Hub-Signature-256 (unset: /webhook answers 404)")
 	fs.DurationVar(&c.timeout, "reconcile-timeout", 10*time.Minute, "bound on one reconcile")
 	fs.BoolVar(&c.suspend, "suspend", false, "daemon: start suspended: plan and report, write nothing (SIGUSR1 toggles)")
+	fs.BoolVar(&c.elect, "leader-elect", false, "daemon: run replicas with one writer, the holder of a Kubernetes Lease (in a pod, or with $KUBECONFIG)")
+	fs.StringVar(&c.electNamespace, "leader-elect-namespace", "", "daemon: the Lease's namespace (default: the pod's)")
+	fs.StringVar(&c.electName, "leader-elect-name", "actionsync", "daemon: the Lease's name; one per tenant")
 }
 
 func (c *daemonFlags) validate() error {
@@ -37,12 +45,32 @@ func (c *daemonFlags) validate() error {
 	if c.interval <= 0 || c.driftInterval <= 0 || c.timeout <= 0 {
 		err = errors.Join(err, errors.New("--interval, --drift-interval and --reconcile-timeout must be positive"))
 	}
+	if c.elect {
+		err = errors.Join(err, c.validateElection())
+	}
 	return err
+}
+
+// validateElection finds the Kubernetes API and the Lease's namespace.
+func (c *daemonFlags) validateElection() error {
+	kube, podNamespace, err := leader.RESTConfig()
+	if err != nil {
+		return err
+	}
+	if c.electNamespace == "" {
+		c.electNamespace = podNamespace
+	}
+	if c.electNamespace == "" {
+		return errors.New("--leader-elect outside a pod needs --leader-elect-namespace")
+	}
+	c.kube = kube
+	return nil
 }
 
 // runDaemon runs the sidecar until ctx ends (SIGTERM, SIGINT); SIGUSR1
 // suspends or resumes it.
 func runDaemon(ctx context.Context, c *syncCommand, eng *sync.Engine, src sync.Source, m *daemon.Metrics, log *slog.Logger) error {
+	var d *daemon.Daemon
 	cfg := daemon.Config{
 		Engine: eng, ReportDrift: c.daemon.drift == "report", Suspended: c.daemon.suspend,
 		Interval: c.daemon.interval, DriftInterval: c.daemon.driftInterval, ReconcileTimeout: c.daemon.timeout,
@@ -54,9 +82,12 @@ func runDaemon(ctx context.Context, c *syncCommand, eng *sync.Engine, src sync.S
 	case source.Dir:
 		cfg.Watch = string(s)
 	}
+	if c.daemon.elect {
+		cfg.Elect = c.daemon.elector(func(id string) { d.SetLeader(id) }, log)
+	}
 	log.Info("daemon starting", "repo", c.repo.repo, "branch", c.repo.branch, "interval", c.daemon.interval.String(),
-		"drift_interval", c.daemon.driftInterval.String(), "drift", c.daemon.drift)
-	d := daemon.New(cfg)
+		"drift_interval", c.daemon.driftInterval.String(), "drift", c.daemon.drift, "leader_elect", c.daemon.elect)
+	d = daemon.New(cfg)
 	usr1 := make(chan os.Signal, 1)
 	signal.Notify(usr1, syscall.SIGUSR1)
 	defer signal.Stop(usr1)
@@ -71,4 +102,11 @@ func runDaemon(ctx context.Context, c *syncCommand, eng *sync.Engine, src sync.S
 		}
 	}()
 	return d.Run(ctx)
+}
+
+// elector is --leader-elect's daemon.Config.Elect: leader.Run on the Lease
+// the flags name.
+func (c *daemonFlags) elector(onNewLeader func(string), log *slog.Logger) func(context.Context, func(context.Context)) error {
+	cfg := leader.Config{REST: c.kube, Namespace: c.electNamespace, Name: c.electName, OnNewLeader: onNewLeader, Logger: log}
+	return func(ctx context.Context, lead func(context.Context)) error { return leader.Run(ctx, cfg, lead) }
 }

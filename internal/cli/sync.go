@@ -41,6 +41,9 @@ func (c *syncCommand) validate() error {
 	if c.dryRun && c.once {
 		errs = append(errs, errors.New("--dry-run and --once exclude each other"))
 	}
+	if c.daemon.elect && (c.dryRun || c.once) {
+		errs = append(errs, errors.New("--leader-elect is for the daemon, not --dry-run or --once"))
+	}
 	return errors.Join(errs...)
 }
 

@@ -66,9 +66,14 @@ type Config struct {
 	// Suspended starts the daemon suspended (--suspend): it plans and
 	// reports, and writes nothing, until Resume.
 	Suspended bool
-	Metrics   *Metrics
-	Logger    *slog.Logger
-	Clock     Clock
+	// Elect, when set, runs lead only while this replica is the leader
+	// (leader.Run for --leader-elect), and again each time it becomes the
+	// leader; lead's context ends when it stops being the leader. The HTTP
+	// server runs on every replica. Nil means this daemon always leads.
+	Elect   func(ctx context.Context, lead func(ctx context.Context)) error
+	Metrics *Metrics
+	Logger  *slog.Logger
+	Clock   Clock
 }
 
 // Daemon is a running sidecar.
@@ -83,6 +88,9 @@ type Daemon struct {
 	lastFailed  bool
 	reconciled  bool
 	lastApplied string
+	leading     bool
+	leader      string // the leader's identity, with Elect
+	conflict    conflict
 	addr        net.Addr
 	ready       chan struct{} // closed once the server listens
 }
@@ -116,17 +124,25 @@ func (d *Daemon) Suspend() {
 	d.log.Warn("suspended: planning and reporting only, writing nothing")
 }
 
-// Resume ends a suspension and reconciles at once.
+// Resume ends a suspension, or a stop for a conflict with another writer,
+// and reconciles at once.
 func (d *Daemon) Resume() {
 	d.setSuspended(false)
+	d.mu.Lock()
+	d.conflict = conflict{}
+	d.cfg.Metrics.conflict.Reset()
+	d.mu.Unlock()
 	d.log.Warn("resumed: applying again")
 	d.Kick("resume")
 }
 
-// ToggleSuspend suspends a running daemon, or resumes a suspended one
-// (SIGUSR1).
+// ToggleSuspend suspends a running daemon, or resumes one that is suspended
+// or stopped by a conflict (SIGUSR1).
 func (d *Daemon) ToggleSuspend() {
-	if d.isSuspended() {
+	d.mu.Lock()
+	stopped := d.suspended || d.conflict.stopped
+	d.mu.Unlock()
+	if stopped {
 		d.Resume()
 	} else {
 		d.Suspend()
@@ -181,8 +197,33 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 		wg.Go(func() { w.run(ctx, d.Kick) })
 	}
+	if d.cfg.Elect == nil {
+		d.lead(ctx)
+		return nil
+	}
+	return d.cfg.Elect(ctx, d.lead)
+}
+
+// lead runs the reconcile loop while ctx lasts: for a replica, while it is
+// the leader.
+func (d *Daemon) lead(ctx context.Context) {
+	d.setLeading(true)
+	defer d.setLeading(false)
 	d.loop(ctx)
-	return nil
+}
+
+func (d *Daemon) setLeading(v bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.leading = v
+	d.cfg.Metrics.leader.Set(map[bool]float64{false: 0, true: 1}[v])
+}
+
+// SetLeader records the identity of the leader a replica observed.
+func (d *Daemon) SetLeader(identity string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.leader = identity
 }
 
 func (d *Daemon) loop(ctx context.Context) {
@@ -225,7 +266,7 @@ func (d *Daemon) reconcile(ctx context.Context, apply bool, reason string) bool 
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.ReconcileTimeout)
 	defer cancel()
 	start := d.cfg.Clock.Now()
-	p, res, err := d.run(ctx, apply)
+	p, res, applied, err := d.run(ctx, apply)
 	elapsed := d.cfg.Clock.Now().Sub(start)
 	if errors.Is(err, context.Canceled) {
 		return false // shutting down: not a failure worth a line
@@ -236,7 +277,7 @@ func (d *Daemon) reconcile(ctx context.Context, apply bool, reason string) bool 
 	}
 	d.cfg.Metrics.reconciles.WithLabelValues(result).Inc()
 	d.cfg.Metrics.duration.WithLabelValues(result).Observe(elapsed.Seconds())
-	d.record(p, res, err, apply)
+	d.record(p, res, err, applied)
 	log := d.log.With("reason", reason, "duration", elapsed.String())
 	if p != nil {
 		log = log.With("commit", p.Revision)
@@ -246,22 +287,52 @@ func (d *Daemon) reconcile(ctx context.Context, apply bool, reason string) bool 
 		log.Error("reconcile failed", "err", err)
 	case p.Changes.Empty():
 		log.Debug("in sync")
-	case !apply:
-		log.Warn("out of sync; reporting only (--drift=report or suspended)", "steps", len(p.Changes.Steps), "summary", p.Changes.Summary())
+	case !applied:
+		log.Warn("out of sync; reporting only (--drift=report, suspended, or stopped by a conflict)", "steps", len(p.Changes.Steps), "summary", p.Changes.Summary())
 	default:
 		log.Info("applied", "steps", len(p.Changes.Steps))
 	}
 	return err == nil
 }
 
-// run plans and, when apply is set, applies.
-func (d *Daemon) run(ctx context.Context, apply bool) (*sync.Plan, *sync.Result, error) {
+// run plans and, when apply is set and no conflict with another writer
+// stops it, applies; it reports whether it applied.
+func (d *Daemon) run(ctx context.Context, apply bool) (*sync.Plan, *sync.Result, bool, error) {
 	p, err := d.cfg.Engine.Plan(ctx)
-	if err != nil || !apply {
-		return p, nil, err
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if d.checkConflict(p) || !apply {
+		return p, nil, false, nil
 	}
 	res, err := d.cfg.Engine.Apply(ctx, p)
-	return p, res, err
+	if res != nil {
+		d.mu.Lock()
+		d.conflict.applied(p, res)
+		d.mu.Unlock()
+	}
+	return p, res, true, err
+}
+
+// checkConflict looks for another writer undoing this daemon's writes and
+// reports whether writing is stopped.
+func (d *Daemon) checkConflict(p *sync.Plan) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	wasStopped := d.conflict.stopped
+	undoneBy, stop := d.conflict.observe(p)
+	if undoneBy != "" && !wasStopped {
+		d.cfg.Metrics.undone.WithLabelValues(undoneBy).Inc()
+		d.log.Warn("this daemon's writes were undone by another writer", "other_commit", undoneBy, "commit", p.Revision, "rounds", d.conflict.rounds)
+	}
+	switch {
+	case stop && !wasStopped:
+		d.log.Error("stopped writing", "err", d.conflict.String())
+		d.cfg.Metrics.conflict.WithLabelValues(p.Revision, d.conflict.other).Set(1)
+	case !stop && wasStopped:
+		d.cfg.Metrics.conflict.Reset()
+	}
+	return stop
 }
 
 // record keeps the outcome for /readyz and the metrics: the steps left
@@ -322,6 +393,10 @@ func (d *Daemon) Ready() (bool, string) {
 	defer d.mu.Unlock()
 	stale := 3 * max(d.cfg.DriftInterval, d.cfg.Interval)
 	switch {
+	case d.cfg.Elect != nil && !d.leading:
+		return true, "standby: the leader is " + orNone(d.leader)
+	case d.conflict.stopped:
+		return false, d.conflict.String()
 	case !d.reconciled:
 		return false, "no reconcile has finished yet"
 	case d.lastFailed:
@@ -332,6 +407,13 @@ func (d *Daemon) Ready() (bool, string) {
 		return false, fmt.Sprintf("the last success is older than %v", stale)
 	}
 	return true, "last success " + d.lastOK.UTC().Format(time.RFC3339)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "not known yet"
+	}
+	return s
 }
 
 // Addr is the address the HTTP server listens on, once it does.

@@ -127,7 +127,12 @@ func start(t testing.TB, o *origin, drift time.Duration) *harness {
 
 func startWith(t testing.TB, o *origin, interval, drift, build time.Duration) *harness {
 	t.Helper()
-	srv := tenanttest.Start(t, localtenant.Options{BuildDelay: build, Node: "-"})
+	return startOn(t, tenanttest.Start(t, localtenant.Options{BuildDelay: build, Node: "-"}), o, interval, drift, build)
+}
+
+// startOn starts a daemon following o into the tenant srv.
+func startOn(t testing.TB, srv *tenanttest.Server, o *origin, interval, drift, build time.Duration) *harness {
+	t.Helper()
 	metrics := daemon.NewMetrics()
 	client := &http.Client{Transport: transport.New(srv.HTTP.Transport, transport.Options{Observe: metrics.ObserveRequest, Attempts: 2})}
 	api := srv.NewClient(t, management.WithClient(client), management.WithNoRetries())

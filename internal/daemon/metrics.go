@@ -20,6 +20,9 @@ type Metrics struct {
 	appliedInfo  *prometheus.GaugeVec
 	sourceErrors prometheus.Counter
 	suspended    prometheus.Gauge
+	leader       prometheus.Gauge
+	undone       *prometheus.CounterVec
+	conflict     *prometheus.GaugeVec
 }
 
 // NewMetrics registers the actionsync_* metrics.
@@ -51,8 +54,18 @@ func NewMetrics() *Metrics {
 		suspended: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "actionsync_suspended", Help: "1 while the daemon is suspended (writes nothing), else 0.",
 		}),
+		leader: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "actionsync_leader", Help: "1 while this replica leads (always, without --leader-elect), else 0.",
+		}),
+		undone: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "actionsync_writes_undone_total", Help: "Reconciles that found this daemon's writes undone by another writer, by the commit that writer holds.",
+		}, []string{"other_commit"}),
+		conflict: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "actionsync_conflict", Help: "1 while writing is stopped because another writer keeps undoing this daemon's writes; labelled with the commit each holds.",
+		}, []string{"commit", "other_commit"}),
 	}
 	m.reg.MustRegister(m.reconciles, m.duration, m.requests, m.outOfSync, m.lastApplied, m.appliedInfo, m.sourceErrors, m.suspended,
+		m.leader, m.undone, m.conflict,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -5,6 +5,8 @@ package leader
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,7 +30,8 @@ type Config struct {
 	REST *rest.Config
 	// Namespace and Name name the Lease.
 	Namespace, Name string
-	// Identity names this replica in the Lease; "" means the host name.
+	// Identity names this replica in the Lease; "" means the host name (a
+	// pod's name) and a random suffix, so two processes on one host differ.
 	Identity string
 	// LeaseDuration, RenewDeadline and RetryPeriod are client-go's; 0 means
 	// 15s, 10s and 2s, the values Kubernetes' own controllers use.
@@ -103,7 +106,9 @@ func (c Config) withDefaults() (Config, error) {
 		if err != nil {
 			return c, fmt.Errorf("leader election: identity: %w", err)
 		}
-		c.Identity = host
+		suffix := make([]byte, 4)
+		rand.Read(suffix)
+		c.Identity = host + "_" + hex.EncodeToString(suffix)
 	}
 	if c.LeaseDuration == 0 {
 		c.LeaseDuration, c.RenewDeadline, c.RetryPeriod = 15*time.Second, 10*time.Second, 2*time.Second

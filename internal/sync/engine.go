@@ -102,12 +102,26 @@ func NewWith(api API, src Source, opts Options) *Engine {
 // tenant match the commit.
 type Plan struct {
 	Revision string
-	Changes  *diff.Plan
+	// Owner is who the repo writes its actions as.
+	Owner   string
+	Changes *diff.Plan
 	// Reads is the number of API calls the plan took.
 	Reads int
 
 	desired *manifest.Repo
 	live    *tenant.State
+}
+
+// Provenance is the stamp of the named action's draft as the tenant keeps
+// it: who wrote it last, from which commit; ok is false for an action that
+// is not in the tenant or has no stamp.
+func (p *Plan) Provenance(action string) (s stamp.Stamp, ok bool) {
+	a := p.live.Action(action)
+	if a == nil {
+		return stamp.Stamp{}, false
+	}
+	_, s, ok = stamp.Split(a.Code)
+	return s, ok
 }
 
 // Plan checks out the commit, loads and validates it, reads the tenant and
@@ -134,7 +148,7 @@ func (e *Engine) Plan(ctx context.Context) (*Plan, error) {
 		return nil, err
 	}
 	e.log.Info("planned", "commit", rev, "steps", len(changes.Steps), "reads", reads)
-	return &Plan{Revision: rev, Changes: changes, Reads: reads, desired: desired, live: st}, nil
+	return &Plan{Revision: rev, Owner: e.opts.Owner, Changes: changes, Reads: reads, desired: desired, live: st}, nil
 }
 
 // read reads what planning desired needs, validating desired against the
