@@ -51,7 +51,7 @@ func runDaemon(ctx context.Context, c *syncCommand, eng *sync.Engine, src sync.S
 	switch s := src.(type) {
 	case *source.Remote:
 		cfg.Head = s.Head
-	case source.Dir:
+	case source.Worktree:
 		cfg.Watch = string(s)
 	}
 	log.Info("daemon starting", "repo", c.repo.repo, "branch", c.repo.branch, "interval", c.daemon.interval.String(),
