@@ -77,6 +77,9 @@ func drawnGraph(t *testing.T, readme string) map[string][]string {
 	out := map[string][]string{}
 	for _, line := range strings.Split(block, "\n") {
 		if m := edge.FindStringSubmatch(line); m != nil {
+			if _, dup := out[m[1]]; dup {
+				t.Errorf("the README draws %s twice", m[1])
+			}
 			deps := strings.Fields(m[2])
 			slices.Sort(deps)
 			out[m[1]] = deps

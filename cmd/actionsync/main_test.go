@@ -349,7 +349,9 @@ func TestHelp(t *testing.T) {
 		want     []string
 		inStderr bool
 	}{
-		{"commands", []string{"help"}, 0, []string{"usage: actionsync [COMMAND] [flags]", "  sync ", "  local-tenant "}, false},
+		{"commands", []string{"help"}, 0, []string{"usage: actionsync [COMMAND] [flags]", "  sync ", "  status ", "  export ", "  local-tenant "}, false},
+		{"status --help", []string{"status", "--help"}, 0, []string{"--repo, $ACTIONSYNC_REPO", "--output, $ACTIONSYNC_OUTPUT"}, true},
+		{"export --help", []string{"export", "--help"}, 0, []string{"--out, $ACTIONSYNC_OUT", "--force, $ACTIONSYNC_FORCE", "--owner, $ACTIONSYNC_OWNER"}, true},
 		{"help sync", []string{"help", "sync"}, 0, []string{"usage: actionsync sync [flags]", "--dry-run, $ACTIONSYNC_DRY_RUN"}, false},
 		{"sync --help", []string{"sync", "--help"}, 0, []string{"--once, $ACTIONSYNC_ONCE", "--repo, $ACTIONSYNC_REPO"}, true},
 		{"local-tenant --help", []string{"local-tenant", "--help"}, 0, []string{"--build-delay, $ACTIONSYNC_BUILD_DELAY"}, true},

@@ -39,9 +39,17 @@ func localTenantTLS(t *testing.T) (addr, cert, reqLog string) {
 	t.Helper()
 	dir := t.TempDir()
 	cert, reqLog = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "requests.jsonl")
+	url := startLocalTenant(t, "--tls", "--cert", cert, "--request-log", reqLog, "--build-delay", "200ms",
+		"--client-id", "cid", "--client-secret", "csec")
+	return strings.TrimPrefix(url, "https://"), cert, reqLog
+}
+
+// startLocalTenant runs `actionsync local-tenant` on a free loopback port
+// with args until the test ends, and returns its URL.
+func startLocalTenant(t *testing.T, args ...string) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, binary, "local-tenant", "--listen", "127.0.0.1:0", "--tls", "--cert", cert,
-		"--request-log", reqLog, "--build-delay", "200ms", "--client-id", "cid", "--client-secret", "csec")
+	cmd := exec.CommandContext(ctx, binary, append([]string{"local-tenant", "--listen", "127.0.0.1:0"}, args...)...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -52,21 +60,24 @@ func localTenantTLS(t *testing.T) (addr, cert, reqLog string) {
 		cancel()
 	})
 	sc := bufio.NewScanner(stderr)
-	for addr == "" && sc.Scan() {
+	url := ""
+	for url == "" && sc.Scan() {
 		var line struct{ URL string }
 		json.Unmarshal(sc.Bytes(), &line)
-		addr = strings.TrimPrefix(line.URL, "https://")
+		url = line.URL
 	}
 	go io.Copy(io.Discard, stderr)
-	if addr == "" {
+	if url == "" {
 		t.Fatal("local-tenant never said where it listens")
 	}
-	return addr, cert, reqLog
+	return url
 }
 
 func node(t *testing.T, env []string, dir string, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	// The deploy CLI spends ~20 s of CPU loading before its first request;
+	// on a loaded machine that is minutes, and a hang is still caught.
+	ctx, cancel := context.WithTimeout(t.Context(), 6*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", args...)
 	cmd.Dir = dir

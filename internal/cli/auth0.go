@@ -38,18 +38,21 @@ type conn struct {
 // auth0Env is the environment Auth0's own tools read.
 type auth0Env struct {
 	domain, clientID, clientSecret, accessToken string
+	// ci is $CI, which CI services set (GitHub Actions, GitLab, ...).
+	ci string
 }
 
 func readAuth0Env(getenv func(string) string) auth0Env {
 	return auth0Env{
 		domain: getenv("AUTH0_DOMAIN"), clientID: getenv("AUTH0_CLIENT_ID"),
 		clientSecret: getenv("AUTH0_CLIENT_SECRET"), accessToken: getenv("AUTH0_ACCESS_TOKEN"),
+		ci: getenv("CI"),
 	}
 }
 
 func (e auth0Env) validate() error {
 	switch {
-	case e.domain == "":
+	case e.builtin():
 		return nil
 	case e.accessToken == "" && (e.clientID == "" || e.clientSecret == ""):
 		return errors.New("AUTH0_DOMAIN is set: set AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET, or AUTH0_ACCESS_TOKEN")
@@ -79,10 +82,11 @@ func loopbackHost(h string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// connect opens the tenant: AUTH0_DOMAIN's, or the built-in one.
-func connect(ctx context.Context, e auth0Env, keyFile string, observe func(string, int), log *slog.Logger) (*conn, error) {
-	if e.domain == "" {
-		return connectBuiltin(keyFile, observe, log)
+// connect opens the tenant: AUTH0_DOMAIN's, or the built-in one (of at
+// most maxActions actions; 0 for Auth0's default).
+func connect(ctx context.Context, e auth0Env, keyFile string, maxActions int, observe func(string, int), log *slog.Logger) (*conn, error) {
+	if e.builtin() {
+		return connectBuiltin(e, keyFile, maxActions, observe, log)
 	}
 	t := &conn{}
 	var err error
@@ -154,10 +158,10 @@ func secretKey(file, clientSecret string) ([]byte, error) {
 
 // connectBuiltin opens the built-in tenant in process, with its state and
 // fingerprint key under .actionsync/.
-func connectBuiltin(keyFile string, observe func(string, int), log *slog.Logger) (*conn, error) {
+func connectBuiltin(e auth0Env, keyFile string, maxActions int, observe func(string, int), log *slog.Logger) (*conn, error) {
 	state := filepath.Join(builtinDir, "local-tenant.json")
-	log.Warn("AUTH0_DOMAIN is not set: using the built-in local tenant; nothing reaches a real Auth0 tenant", "state", state)
-	lt, err := localtenant.New(localtenant.Options{StatePath: state, BuildDelay: 300 * time.Millisecond, Logger: log})
+	log.Warn(e.builtinWhy()+": using the built-in local tenant; nothing reaches a real Auth0 tenant", "state", state)
+	lt, err := localtenant.New(localtenant.Options{StatePath: state, BuildDelay: 300 * time.Millisecond, MaxActions: maxActions, Logger: log})
 	if err != nil {
 		return nil, err
 	}

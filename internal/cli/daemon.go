@@ -79,7 +79,7 @@ func runDaemon(ctx context.Context, c *syncCommand, eng *sync.Engine, src sync.S
 	switch s := src.(type) {
 	case *source.Remote:
 		cfg.Head = s.Head
-	case source.Dir:
+	case source.Worktree:
 		cfg.Watch = string(s)
 	}
 	if c.daemon.elect {

@@ -120,7 +120,7 @@ func (c *repoFlags) source() sync.Source {
 			TokenFile: c.tokenFile, Username: c.gitUsername, SSHKeyFile: c.sshKeyFile, KnownHostsFile: c.knownHost,
 		}}
 	}
-	return source.Dir(filepath.Join(c.repo, c.path))
+	return source.Worktree(filepath.Join(c.repo, c.path))
 }
 
 // logFlags choose the log format.

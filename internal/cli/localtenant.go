@@ -36,6 +36,7 @@ type localTenantCommand struct {
 	clientID     string
 	clientSecret string
 	registry     string
+	maxActions   int
 	log          logFlags
 }
 
@@ -52,7 +53,7 @@ func (c *localTenantCommand) validate() error {
 	case c.cert != "" && !c.tls:
 		return errors.New("--cert needs --tls")
 	}
-	return c.log.validate()
+	return errors.Join(validMaxActions(c.maxActions), c.log.validate())
 }
 
 func (c *localTenantCommand) flags(fs *flag.FlagSet) {
@@ -67,6 +68,7 @@ func (c *localTenantCommand) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.requestLog, "request-log", "", "append one JSON line per request to this file")
 	fs.StringVar(&c.clientID, "client-id", "", "the only client id /oauth/token accepts (default: any)")
 	fs.StringVar(&c.clientSecret, "client-secret", "", "the secret of --client-id")
+	bindMaxActions(fs, &c.maxActions)
 	fs.StringVar(&c.registry, "npm-registry", "", "npm registry builds look dependencies up in, such as https://registry.npmjs.org (default: check their form only)")
 }
 
@@ -80,7 +82,7 @@ func (c *localTenantCommand) run(ctx context.Context, out streams) (int, error) 
 func (c *localTenantCommand) serve(ctx context.Context, log *slog.Logger) error {
 	opts := localtenant.Options{
 		BuildDelay: c.buildDelay, RateLimit: c.rateLimit, Faults: c.faults, StatePath: c.state,
-		ClientID: c.clientID, ClientSecret: c.clientSecret, Registry: c.registry, Logger: log,
+		ClientID: c.clientID, ClientSecret: c.clientSecret, Registry: c.registry, MaxActions: c.maxActions, Logger: log,
 	}
 	if c.requestLog != "" {
 		f, err := os.OpenFile(c.requestLog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)

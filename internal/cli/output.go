@@ -38,13 +38,32 @@ func render(r report, output string, w io.Writer) error {
 // as JSON, or a few lines of text.
 func renderResult(res *sync.Result, output string, w io.Writer) error {
 	if output == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		return enc.Encode(res)
+		return writeJSON(w, res)
 	}
 	_, err := io.WriteString(w, summary(res))
 	return err
+}
+
+// textual is a command's result that renders as text, or as JSON in its
+// documented schema (its own encoding).
+type textual interface {
+	Text(w io.Writer) error
+}
+
+// renderReport writes r as text or, for output "json", as JSON.
+func renderReport(r textual, output string, w io.Writer) error {
+	if output == "json" {
+		return writeJSON(w, r)
+	}
+	return r.Text(w)
+}
+
+// writeJSON writes v indented, with <, > and & as they are.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
 
 func summary(res *sync.Result) string {

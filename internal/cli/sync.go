@@ -8,6 +8,7 @@ import (
 	"log/slog"
 
 	"github.com/actionsync/actionsync/internal/daemon"
+	"github.com/actionsync/actionsync/internal/diff"
 	"github.com/actionsync/actionsync/internal/manifest"
 	"github.com/actionsync/actionsync/internal/sync"
 )
@@ -37,7 +38,7 @@ func (c *syncCommand) flags(fs *flag.FlagSet) {
 func (c *syncCommand) validate() error {
 	c.env = readAuth0Env(osGetenv)
 	errs := []error{c.repo.validate(), c.log.validate(), c.engine.validate(), c.daemon.validate(), c.env.validate(),
-		oneOf("output", c.output, "text", "markdown", "json")}
+		c.env.checkBuiltin(!c.dryRun && !c.once && c.repo.isURL()), oneOf("output", c.output, "text", "markdown", "json")}
 	if c.dryRun && c.once {
 		errs = append(errs, errors.New("--dry-run and --once exclude each other"))
 	}
@@ -50,7 +51,7 @@ func (c *syncCommand) validate() error {
 func (c *syncCommand) run(ctx context.Context, out streams) (int, error) {
 	log := newLogger(out.stderr, c.log.format)
 	metrics := daemon.NewMetrics()
-	conn, err := connect(ctx, c.env, c.engine.secretKeyFile, metrics.ObserveRequest, log)
+	conn, err := connect(ctx, c.env, c.engine.secretKeyFile, c.engine.maxActions, metrics.ObserveRequest, log)
 	if err != nil {
 		return exitError, err
 	}
@@ -67,28 +68,43 @@ func (c *syncCommand) run(ctx context.Context, out streams) (int, error) {
 
 // engineFlags shape what a sync does.
 type engineFlags struct {
-	prune, allowEmpty bool
-	parallel          int
-	secretKeyFile     string
+	prune, allowEmpty, adoptForeign bool
+	parallel, maxActions            int
+	secretKeyFile                   string
 }
 
 func (c *engineFlags) bind(fs *flag.FlagSet) {
-	fs.BoolVar(&c.prune, "prune", false, "delete tenant actions the repo does not hold")
-	fs.BoolVar(&c.allowEmpty, "allow-empty", false, "allow a plan that deletes every action of the tenant")
+	fs.BoolVar(&c.prune, "prune", false, "delete the actions this owner wrote that the repo no longer holds")
+	fs.BoolVar(&c.allowEmpty, "allow-empty", false, "allow a plan that deletes every action this owner wrote")
 	fs.IntVar(&c.parallel, "parallel", 4, "actions applied at once")
 	fs.StringVar(&c.secretKeyFile, "secret-key-file", "", "key for secret fingerprints (default: derived from AUTH0_CLIENT_SECRET)")
+	fs.BoolVar(&c.adoptForeign, "adopt-foreign", false, "take over actions of the repo that another owner wrote (default: refuse them)")
+	bindMaxActions(fs, &c.maxActions)
+}
+
+// bindMaxActions binds --max-actions, which sync and local-tenant share.
+func bindMaxActions(fs *flag.FlagSet, dst *int) {
+	fs.IntVar(dst, "max-actions", diff.DefaultMaxActions, "the tenant's limit of actions, Marketplace integrations included: Auth0's default entity limit; raise it where the tenant's plan allows more")
+}
+
+func validMaxActions(n int) error {
+	if n < 1 {
+		return fmt.Errorf("--max-actions %d: want 1 or more", n)
+	}
+	return nil
 }
 
 func (c *engineFlags) validate() error {
 	if c.parallel < 1 {
 		return fmt.Errorf("--parallel %d: want 1 or more", c.parallel)
 	}
-	return nil
+	return validMaxActions(c.maxActions)
 }
 
 func (c *engineFlags) options(conn *conn, log *slog.Logger) sync.Options {
 	return sync.Options{
 		Prune: c.prune, AllowEmpty: c.allowEmpty, SecretKey: conn.secretKey, Parallel: c.parallel,
+		AdoptForeign: c.adoptForeign, MaxActions: c.maxActions,
 		Logger: log, Manifest: manifestOptions(conn.builtin, log),
 	}
 }

@@ -50,6 +50,12 @@ func endLine(code string) string {
 
 func (c content) equal(o content) bool { return len(c.differences(o)) == 0 }
 
+// build is c without its stamp: what a build is made of, whoever made it.
+func (c content) build() content {
+	c.Stamp, c.Stamped = stamp.Stamp{}, false
+	return c
+}
+
 // differences names the fields of c that differ from o.
 func (c content) differences(o content) []tenant.Field {
 	var f []tenant.Field

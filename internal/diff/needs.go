@@ -9,15 +9,16 @@ import (
 
 // BindingTriggers names the triggers whose bindings a plan needs read:
 // every managed trigger, and, with prune, the trigger of each live action
-// the repo does not hold, so the plan can tell which are bound elsewhere.
-func BindingTriggers(desired *manifest.Repo, live *tenant.State, prune bool) []string {
+// this owner wrote that the repo does not hold, so the plan can tell which
+// are bound elsewhere.
+func BindingTriggers(desired *manifest.Repo, live *tenant.State, opts Options) []string {
 	var out []string
 	for _, t := range desired.Triggers {
 		out = append(out, t.ID)
 	}
-	if prune {
+	if opts.Prune {
 		for _, a := range live.Actions {
-			if desired.Action(a.Name) == nil && a.Trigger.ID != "" && !slices.Contains(out, a.Trigger.ID) {
+			if desired.Action(a.Name) == nil && isOurs(a, opts.owner()) && a.Trigger.ID != "" && !slices.Contains(out, a.Trigger.ID) {
 				out = append(out, a.Trigger.ID)
 			}
 		}
@@ -27,7 +28,10 @@ func BindingTriggers(desired *manifest.Repo, live *tenant.State, prune bool) []s
 
 // RollbackCandidates names the live actions whose draft differs from the
 // commit and that have a deployed version, so their versions are read and
-// the planner can choose a rollback over a new build. Call it once the repo
+// the planner can choose a rollback over a new build; for an action whose
+// draft and deployed version carry no stamp (replaced in the dashboard),
+// the versions also tell whether this owner once wrote it. Another
+// owner's actions and integrations are not candidates. Call it once the repo
 // is validated against the catalogue (which fills in trigger versions), so
 // that only actions whose draft really differs cost a read.
 func RollbackCandidates(desired *manifest.Repo, live *tenant.State, opts Options) []string {
@@ -36,6 +40,9 @@ func RollbackCandidates(desired *manifest.Repo, live *tenant.State, opts Options
 	for _, a := range desired.Actions {
 		l := byName[a.Name]
 		if l == nil || l.Deployed == nil {
+			continue
+		}
+		if who, _ := ownerOf(l, opts.owner()); who == foreign || who == integration {
 			continue
 		}
 		if !desiredContent(a, opts.owner(), opts.SecretKey).equal(draftContent(l)) {

@@ -23,6 +23,7 @@ type Kind string
 // The kinds of steps, in the order a plan lists them.
 const (
 	Create   Kind = "create"   // POST the action, then deploy
+	Adopt    Kind = "adopt"    // an action made elsewhere: PATCH it to carry the stamp, then deploy
 	Update   Kind = "update"   // PATCH the changed fields, then deploy
 	Rollback Kind = "rollback" // deploy an earlier version, draft updated too: no build
 	Deploy   Kind = "deploy"   // the draft matches the commit but is not deployed
@@ -32,9 +33,11 @@ const (
 
 // Plan is what it takes to make the tenant match the commit.
 type Plan struct {
-	FormatVersion int         `json:"format_version"`
-	Steps         []Step      `json:"steps"`
-	Unmanaged     []Unmanaged `json:"unmanaged"`
+	FormatVersion int `json:"format_version"`
+	// Revision is the commit planned (set by the caller; "" when unknown).
+	Revision  string      `json:"revision,omitempty"`
+	Steps     []Step      `json:"steps"`
+	Unmanaged []Unmanaged `json:"unmanaged"`
 }
 
 // Step is one change, with why it is needed.
@@ -88,31 +91,84 @@ type Options struct {
 	// Owner is the owner the repo writes its actions as; "" means
 	// stamp.DefaultOwner.
 	Owner string
+	// AdoptForeign lets the repo take over actions another owner wrote;
+	// without it such an action is an error (ErrForeign).
+	AdoptForeign bool
+	// MaxActions is the tenant's limit of actions, Marketplace
+	// integrations included; 0 means DefaultMaxActions.
+	MaxActions int
 }
 
-// ErrDeletesAll refuses a plan that would leave the tenant with no action.
-var ErrDeletesAll = errors.New("the plan deletes every action of the tenant; refusing without --allow-empty")
+// DefaultMaxActions is Auth0's default entity limit of actions per tenant.
+const DefaultMaxActions = 100
+
+// ErrDeletesAll refuses a plan that would delete every action this owner
+// wrote.
+var ErrDeletesAll = errors.New("the plan deletes every action this owner wrote; refusing without --allow-empty")
+
+// ErrTooManyActions refuses a plan that would create actions past the
+// tenant's limit.
+var ErrTooManyActions = errors.New("too many actions")
 
 // Compute plans the steps that make live match desired. It is a pure
-// function of its inputs: the same inputs give the same plan.
+// function of its inputs: the same inputs give the same plan. It refuses,
+// before any step is taken, a repo that holds another owner's actions
+// (ForeignError, unless AdoptForeign) or a Marketplace integration, a plan
+// that deletes every action this owner wrote (ErrDeletesAll, unless
+// AllowEmpty), and one that creates past the tenant's limit
+// (ErrTooManyActions).
 func Compute(desired *manifest.Repo, live *tenant.State, opts Options) (*Plan, error) {
 	p := &Plan{FormatVersion: FormatVersion, Steps: []Step{}, Unmanaged: []Unmanaged{}}
 	byName := live.ByName()
+	var errs []error
 	for _, a := range desired.Actions {
-		if s, ok := planAction(a, byName[a.Name], opts.owner(), opts.SecretKey); ok {
+		s, ok, err := planAction(a, byName[a.Name], opts)
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case ok:
 			p.Steps = append(p.Steps, s)
 		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	for _, t := range desired.Triggers {
-		if s, ok := planBindings(t, live.Bindings[t.ID]); ok {
+		if s, ok := planBindings(t, desired, live, opts.owner()); ok {
 			p.Steps = append(p.Steps, s)
 		}
 	}
-	deletes := planPrune(desired, live, opts.Prune, p)
-	if deletes > 0 && deletes == countDeletable(live) && !opts.AllowEmpty {
+	deletes := planPrune(desired, live, opts, p)
+	if deletes > 0 && deletes == countOwned(live, opts.owner()) && !opts.AllowEmpty {
 		return nil, ErrDeletesAll
 	}
+	if err := checkActionLimit(p, live, opts.maxActions()); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+func (o Options) maxActions() int {
+	if o.MaxActions <= 0 {
+		return DefaultMaxActions
+	}
+	return o.MaxActions
+}
+
+// checkActionLimit refuses a plan that creates actions and leaves more
+// than limit in the tenant. A tenant already past the limit (raised by
+// Auth0 for its plan) is no error while the plan adds none.
+func checkActionLimit(p *Plan, live *tenant.State, limit int) error {
+	n := map[Kind]int{}
+	for _, s := range p.Steps {
+		n[s.Kind]++
+	}
+	after := len(live.Actions) + n[Create] - n[Delete]
+	if n[Create] == 0 || after <= limit {
+		return nil
+	}
+	return fmt.Errorf("%w: the plan leaves %d actions in the tenant (%d now, %d to create, %d to delete), over the limit of %d actions per tenant (Auth0's entity limit, Marketplace integrations included; --max-actions raises it where the tenant's plan allows more)",
+		ErrTooManyActions, after, len(live.Actions), n[Create], n[Delete], limit)
 }
 
 func (o Options) owner() string {
@@ -122,13 +178,27 @@ func (o Options) owner() string {
 	return o.Owner
 }
 
-func planAction(a *manifest.Action, l *tenant.Action, owner string, key []byte) (Step, bool) {
-	want := desiredContent(a, owner, key)
+func planAction(a *manifest.Action, l *tenant.Action, o Options) (Step, bool, error) {
+	want := desiredContent(a, o.owner(), o.SecretKey)
 	if l == nil {
 		return Step{Kind: Create, Action: a.Name, Trigger: a.Trigger.ID, Reason: "not in the tenant",
-			CodeDiff: Unified("/dev/null", a.CodePath, "", want.Body), Secrets: secretNames(a)}, true
+			CodeDiff: Unified("/dev/null", a.CodePath, "", want.Body), Secrets: secretNames(a)}, true, nil
 	}
 	s := Step{Action: a.Name, ActionID: l.ID, Trigger: a.Trigger.ID}
+	switch who, from := ownerOf(l, o.owner()); {
+	case who == integration:
+		return Step{}, false, fmt.Errorf("action %s is a Marketplace integration in the tenant: a repo cannot hold it (bind it by name in triggers.yaml)", a.Name)
+	case who == foreign && !o.AdoptForeign:
+		return Step{}, false, &ForeignError{Action: a.Name, Owner: from, Want: o.owner()}
+	case who != ours:
+		return adopt(s, a, l, want, from), true, nil
+	}
+	s, ok := planOwned(s, a, l, want)
+	return s, ok, nil
+}
+
+// planOwned plans an action this owner wrote.
+func planOwned(s Step, a *manifest.Action, l *tenant.Action, want content) (Step, bool) {
 	if fields := want.differences(draftContent(l)); len(fields) > 0 {
 		s.Fields = fields
 		if slices.Contains(fields, tenant.FieldSecrets) {
@@ -140,7 +210,7 @@ func planAction(a *manifest.Action, l *tenant.Action, owner string, key []byte) 
 			s.Reason = fmt.Sprintf("the commit equals version %d", v.Number)
 			return s, true
 		}
-		s.Kind, s.Reason = Update, "the draft differs: "+joinFields(fields)
+		s.Kind, s.Reason = Update, "the draft differs: "+tenant.JoinFields(fields)+goneVersions(l)
 		return s, true
 	}
 	if l.Status == tenant.StatusFailed {
@@ -154,14 +224,6 @@ func planAction(a *manifest.Action, l *tenant.Action, owner string, key []byte) 
 		return s, true
 	}
 	return Step{}, false
-}
-
-func joinFields(fs []tenant.Field) string {
-	parts := make([]string, len(fs))
-	for i, f := range fs {
-		parts[i] = string(f)
-	}
-	return strings.Join(parts, ", ")
 }
 
 func secretNames(a *manifest.Action) []string {
@@ -184,13 +246,10 @@ func rollbackTarget(want content, l *tenant.Action) *tenant.Version {
 	return best
 }
 
-func planBindings(t *manifest.Trigger, live []tenant.Binding) (Step, bool) {
-	want := make([]Binding, len(t.Bindings))
-	for i, b := range t.Bindings {
-		want[i] = Binding{Action: b.Action, DisplayName: b.DisplayName}
-	}
-	have := make([]Binding, len(live))
-	for i, b := range live {
+func planBindings(t *manifest.Trigger, desired *manifest.Repo, live *tenant.State, owner string) (Step, bool) {
+	want := DesiredBindings(t, desired, live, owner)
+	have := make([]Binding, len(live.Bindings[t.ID]))
+	for i, b := range live.Bindings[t.ID] {
 		have[i] = Binding(b)
 	}
 	if slices.Equal(want, have) {
@@ -230,14 +289,15 @@ func bindReason(want, have []Binding) string {
 }
 
 // planPrune lists the tenant actions the repo does not hold: deleted with
-// prune when it is safe, unmanaged otherwise. It returns the deletes.
-func planPrune(desired *manifest.Repo, live *tenant.State, prune bool, p *Plan) int {
+// prune when this owner wrote them and it is safe, unmanaged otherwise. It
+// returns the deletes.
+func planPrune(desired *manifest.Repo, live *tenant.State, o Options, p *Plan) int {
 	deletes := 0
 	for _, l := range sortedByName(live.Actions) {
 		if desired.Action(l.Name) != nil {
 			continue
 		}
-		reason := keepReason(desired, live, l, prune)
+		reason := keepReason(desired, live, l, o)
 		if reason != "" {
 			p.Unmanaged = append(p.Unmanaged, Unmanaged{Action: l.Name, Reason: reason})
 			continue
@@ -248,13 +308,17 @@ func planPrune(desired *manifest.Repo, live *tenant.State, prune bool, p *Plan) 
 	return deletes
 }
 
-func keepReason(desired *manifest.Repo, live *tenant.State, l *tenant.Action, prune bool) string {
-	switch {
-	case l.Integration:
+func keepReason(desired *manifest.Repo, live *tenant.State, l *tenant.Action, o Options) string {
+	switch who, from := ownerOf(l, o.owner()); {
+	case who == integration:
 		return "a Marketplace integration: never deleted"
+	case who == unstamped:
+		return "made outside actionsync (no stamp): never deleted nor unbound; add it to the repo to adopt it"
+	case who == foreign:
+		return fmt.Sprintf("written by owner %s, not %s: never deleted nor unbound", from, o.owner())
 	case boundInRepo(desired, l.Name):
 		return "not in the repo, but triggers.yaml binds it"
-	case !prune:
+	case !o.Prune:
 		return "not in the repo; --prune would delete it"
 	}
 	for trig, bs := range live.Bindings {
@@ -276,10 +340,11 @@ func boundInRepo(desired *manifest.Repo, name string) bool {
 	return false
 }
 
-func countDeletable(live *tenant.State) int {
+// countOwned counts the live actions owner wrote.
+func countOwned(live *tenant.State, owner string) int {
 	n := 0
 	for _, a := range live.Actions {
-		if !a.Integration {
+		if who, _ := ownerOf(a, owner); who == ours {
 			n++
 		}
 	}

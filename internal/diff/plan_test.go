@@ -166,14 +166,14 @@ func TestCompute(t *testing.T) {
 			want: []stepSummary{{diff.Rollback, "a", "old"}},
 		},
 		{
-			name:    "an unstamped action (made by hand) is updated to carry the stamp",
+			name:    "an unstamped action (made by hand) is adopted to carry the stamp",
 			desired: repo([]*manifest.Action{a}),
 			live: func() *tenant.State {
 				l := synced(a, "1")
 				l.Code, l.Deployed.Code = codeV1, codeV1
 				return &tenant.State{Actions: []*tenant.Action{l}}
 			}(),
-			want: []stepSummary{{diff.Update, "a", "owner"}},
+			want: []stepSummary{{diff.Adopt, "a", "owner"}},
 		},
 		{
 			name:    "a stamp written before owners existed is the default owner's",
@@ -216,9 +216,10 @@ func TestCompute(t *testing.T) {
 		{
 			name:    "a managed empty trigger unbinds everything",
 			desired: repo([]*manifest.Action{a}, bindings("credentials-exchange")),
-			live: &tenant.State{Actions: []*tenant.Action{synced(a, "1")},
+			live: &tenant.State{Actions: []*tenant.Action{synced(a, "1"), synced(desiredAction("m2m", codeV1), "3")},
 				Bindings: map[string][]tenant.Binding{"credentials-exchange": liveBindings("m2m")}},
-			want: []stepSummary{{diff.Bind, "credentials-exchange", "unbind m2m"}},
+			unmanaged: []string{"m2m: not in the repo; --prune would delete it"},
+			want:      []stepSummary{{diff.Bind, "credentials-exchange", "unbind m2m"}},
 		},
 		{
 			name:      "an action not in the repo is left alone without --prune",
@@ -308,18 +309,21 @@ func richPlan(t *testing.T) *diff.Plan {
 	old.Versions = []tenant.Version{*old.Deployed, {ID: "v-old", Number: 1, Code: stamped(desiredAction("rolled", codeV1)), Runtime: "node22", Dependencies: lodash}}
 	undeployed := synced(desiredAction("undeployed", codeV1), "4")
 	undeployed.Deployed = nil
+	handmade := synced(desiredAction("handmade", codeV1), "6")
+	handmade.Code, handmade.Deployed.Code = codeV1, codeV1
 	desired := repo([]*manifest.Action{
 		desiredAction("new-one", codeV1, apiKeySrc), desiredAction("edited", codeV2, apiKeySrc2),
-		desiredAction("rolled", codeV1), desiredAction("undeployed", codeV1),
+		desiredAction("rolled", codeV1), desiredAction("undeployed", codeV1), desiredAction("handmade", codeV1),
 	}, bindings("post-login", "undeployed", "edited", "new-one"))
 	live := &tenant.State{
-		Actions:  []*tenant.Action{synced(desiredAction("edited", codeV1, apiKeySrc), "2"), old, undeployed, synced(desiredAction("gone", codeV1), "5")},
+		Actions:  []*tenant.Action{synced(desiredAction("edited", codeV1, apiKeySrc), "2"), old, undeployed, synced(desiredAction("gone", codeV1), "5"), handmade},
 		Bindings: map[string][]tenant.Binding{"post-login": liveBindings("edited", "gone")},
 	}
 	p, err := diff.Compute(desired, live, diff.Options{Prune: true, SecretKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.Revision = "3f2c1a9e`x-dirty"
 	return p
 }
 

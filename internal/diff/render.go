@@ -4,13 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 )
 
 // MarkdownLimit is GitHub's limit on a comment's length.
 const MarkdownLimit = 65535
 
-var symbols = map[Kind]string{Create: "+", Update: "~", Rollback: "<", Deploy: "^", Bind: "=", Delete: "-"}
+var symbols = map[Kind]string{Create: "+", Adopt: "*", Update: "~", Rollback: "<", Deploy: "^", Bind: "=", Delete: "-"}
 
 // Summary counts the steps of each kind, in a sentence.
 func (p *Plan) Summary() string {
@@ -21,8 +22,8 @@ func (p *Plan) Summary() string {
 	for _, s := range p.Steps {
 		n[s.Kind]++
 	}
-	return fmt.Sprintf("Plan: %d to create, %d to update, %d to roll back, %d to deploy, %d binding changes, %d to delete.",
-		n[Create], n[Update], n[Rollback], n[Deploy], n[Bind], n[Delete])
+	return fmt.Sprintf("Plan: %d to create, %d to adopt, %d to update, %d to roll back, %d to deploy, %d binding changes, %d to delete.",
+		n[Create], n[Adopt], n[Update], n[Rollback], n[Deploy], n[Bind], n[Delete])
 }
 
 func (s Step) subject() string {
@@ -43,7 +44,7 @@ func (s Step) why() string {
 func (s Step) secretLines() []string {
 	out := make([]string, len(s.Secrets))
 	for i, name := range s.Secrets {
-		if s.Kind == Create {
+		if s.Kind == Create || s.Kind == Adopt {
 			out[i] = name + ": (set)"
 		} else {
 			out[i] = name + ": (changed)"
@@ -70,6 +71,9 @@ func (s Step) orderLines() []string {
 // Text writes the plan for a terminal.
 func (p *Plan) Text(w io.Writer) error {
 	var b strings.Builder
+	if p.Revision != "" {
+		b.WriteString("Commit " + strconv.Quote(p.Revision) + "\n")
+	}
 	b.WriteString(p.Summary() + "\n")
 	for _, s := range p.Steps {
 		fmt.Fprintf(&b, "\n%s %-8s %s: %s\n", symbols[s.Kind], s.Kind, s.subject(), s.why())
@@ -141,7 +145,11 @@ func truncate(s string, n int) string {
 
 func (p *Plan) markdownParts() (string, []string) {
 	var h strings.Builder
-	h.WriteString("### actionsync plan\n\n" + p.Summary() + "\n")
+	h.WriteString("### actionsync plan")
+	if p.Revision != "" {
+		h.WriteString(" for " + mdCode(p.Revision))
+	}
+	h.WriteString("\n\n" + p.Summary() + "\n")
 	if !p.Empty() {
 		h.WriteString("\n| | step | action / trigger | why |\n|---|---|---|---|\n")
 		for _, s := range p.Steps {
@@ -191,6 +199,17 @@ func (s Step) markdownSection() string {
 		return ""
 	}
 	return fmt.Sprintf("\n<details><summary><code>%s</code>: %s</summary>\n\n%s\n</details>\n", s.subject(), s.Kind, body.String())
+}
+
+// mdCode shows s as inline code, fenced by more backticks than it holds,
+// with its line breaks folded, so that nothing in it renders as Markdown.
+func mdCode(s string) string {
+	s = strings.NewReplacer("\r", " ", "\n", " ").Replace(s)
+	fence := "`"
+	for strings.Contains(s, fence) {
+		fence += "`"
+	}
+	return fence + " " + s + " " + fence
 }
 
 func mdEscape(s string) string {

@@ -55,6 +55,9 @@ func Load(fsys fs.FS, opts Options) (*Repo, error) {
 	default:
 		l.loadTriggers(trig)
 	}
+	if err := l.loadConfig(); err != nil {
+		return nil, err
+	}
 	if len(l.errs) > 0 {
 		return nil, l.errs.sorted()
 	}

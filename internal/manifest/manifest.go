@@ -7,6 +7,7 @@
 //	actions/<dir>/action.yaml   one action: trigger, runtime, code, dependencies, secrets
 //	actions/<dir>/index.js      its code (the file action.yaml names)
 //	triggers.yaml               the ordered bindings of each managed trigger
+//	actionsync.yaml             optional: settings of the whole repo (owner)
 //
 // Every problem is reported at once, each with its file and line. Secret
 // values are read from their sources (environment or file) and never printed.
@@ -30,6 +31,8 @@ type Repo struct {
 	Actions []*Action
 	// Triggers are the managed triggers in the order triggers.yaml lists them.
 	Triggers []*Trigger
+	// Config is actionsync.yaml's; zero when the repo has none.
+	Config Config
 }
 
 // Action is one action of the repo.

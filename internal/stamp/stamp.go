@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/actionsync/actionsync/internal/manifest"
+	"github.com/actionsync/actionsync/internal/tenant"
 )
 
 // DefaultOwner is the owner of a repo that names none.
@@ -109,6 +110,29 @@ func Split(code string) (body string, s Stamp, ok bool) {
 		return normalise(code), Stamp{Secrets: map[string]string{}}, false
 	}
 	return normalise(trimmed[:max(i, 0)]), s, true
+}
+
+// Of is the stamp of a live action: its draft's; or, when the draft has
+// none (its code was replaced in the dashboard), its deployed version's; or
+// else the newest stamped version's among those read. An action actionsync
+// once wrote so stays its owner's through an edit in the dashboard. ok is
+// false when none carries one: the action was made outside actionsync.
+func Of(a *tenant.Action) (s Stamp, ok bool) {
+	if _, s, ok = Split(a.Code); ok {
+		return s, true
+	}
+	if a.Deployed != nil {
+		if _, s, ok = Split(a.Deployed.Code); ok {
+			return s, true
+		}
+	}
+	newest := 0
+	for _, v := range a.Versions {
+		if _, vs, vok := Split(v.Code); vok && v.Number > newest {
+			s, ok, newest = vs, true, v.Number
+		}
+	}
+	return s, ok
 }
 
 // Body is code without its stamp line, ending in a newline.

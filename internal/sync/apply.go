@@ -117,7 +117,7 @@ func (r *run) applyAction(ctx context.Context, log *slog.Logger, a *manifest.Act
 	switch s.Kind {
 	case diff.Create:
 		id, err = r.create(ctx, log, a)
-	case diff.Update:
+	case diff.Update, diff.Adopt:
 		err = r.api.Update(ctx, id, r.changes(a, s.Fields))
 	case diff.Rollback:
 		// go-auth0 sends no body; the draft must follow the rollback.
@@ -222,7 +222,7 @@ func (r *run) changes(a *manifest.Action, fields []tenant.Field) *management.Act
 // code is what is uploaded for a: its code, stamped with the owner, the
 // commit and the secrets' fingerprints.
 func (r *run) code(a *manifest.Action) string {
-	return stamp.For(a, r.opts.Owner, r.plan.Revision, r.opts.SecretKey).Code(a.Code)
+	return stamp.For(a, r.plan.Owner, r.plan.Revision, r.opts.SecretKey).Code(a.Code)
 }
 
 // waitBuilt polls the draft until it is built; a failed build is an error

@@ -48,9 +48,14 @@ type Options struct {
 	AllowEmpty bool
 	// SecretKey keys the secrets' fingerprints (internal/stamp).
 	SecretKey []byte
-	// Owner is who the repo writes its actions as (the stamp's owner); ""
-	// means stamp.DefaultOwner.
+	// Owner is who a repo whose actionsync.yaml names no owner writes its
+	// actions as (the stamp's owner); "" means stamp.DefaultOwner.
 	Owner string
+	// AdoptForeign lets the repo take over actions another owner wrote.
+	AdoptForeign bool
+	// MaxActions is the tenant's limit of actions; 0 means Auth0's
+	// default, diff.DefaultMaxActions.
+	MaxActions int
 	// Manifest says where secret values come from.
 	Manifest manifest.Options
 	// Parallel bounds the actions applied at once; 0 means 4.
@@ -102,7 +107,8 @@ func NewWith(api API, src Source, opts Options) *Engine {
 // tenant match the commit.
 type Plan struct {
 	Revision string
-	// Owner is who the repo writes its actions as.
+	// Owner is who the plan writes actions as: the repo's actionsync.yaml
+	// owner, or Options.Owner.
 	Owner   string
 	Changes *diff.Plan
 	// Reads is the number of API calls the plan took.
@@ -139,21 +145,23 @@ func (e *Engine) Plan(ctx context.Context) (*Plan, error) {
 	if err := e.needKey(desired); err != nil {
 		return nil, err
 	}
-	st, reads, err := e.read(ctx, desired)
+	opts := e.planOptions(desired)
+	st, reads, err := e.read(ctx, desired, opts)
 	if err != nil {
 		return nil, err
 	}
-	changes, err := diff.Compute(desired, st, e.planOptions())
+	changes, err := diff.Compute(desired, st, opts)
 	if err != nil {
 		return nil, err
 	}
-	e.log.Info("planned", "commit", rev, "steps", len(changes.Steps), "reads", reads)
-	return &Plan{Revision: rev, Owner: e.opts.Owner, Changes: changes, Reads: reads, desired: desired, live: st}, nil
+	changes.Revision = rev
+	e.log.Info("planned", "commit", rev, "owner", opts.Owner, "steps", len(changes.Steps), "reads", reads)
+	return &Plan{Revision: rev, Owner: opts.Owner, Changes: changes, Reads: reads, desired: desired, live: st}, nil
 }
 
 // read reads what planning desired needs, validating desired against the
 // tenant's catalogue on the way, and returns it with the calls it took.
-func (e *Engine) read(ctx context.Context, desired *manifest.Repo) (*tenant.State, int, error) {
+func (e *Engine) read(ctx context.Context, desired *manifest.Repo, opts diff.Options) (*tenant.State, int, error) {
 	r := live.NewReader(e.api)
 	st, err := r.Read(ctx)
 	if err != nil {
@@ -162,17 +170,24 @@ func (e *Engine) read(ctx context.Context, desired *manifest.Repo) (*tenant.Stat
 	if err := desired.Validate(st.Catalogue, st.TriggerOf()); err != nil {
 		return nil, r.Calls(), err
 	}
-	if err := r.ReadBindings(ctx, st, diff.BindingTriggers(desired, st, e.opts.Prune)); err != nil {
+	if err := r.ReadBindings(ctx, st, diff.BindingTriggers(desired, st, opts)); err != nil {
 		return nil, r.Calls(), fmt.Errorf("read the tenant: %w", err)
 	}
-	if err := r.ReadVersions(ctx, st, diff.RollbackCandidates(desired, st, e.planOptions())); err != nil {
+	if err := r.ReadVersions(ctx, st, diff.RollbackCandidates(desired, st, opts)); err != nil {
 		return nil, r.Calls(), fmt.Errorf("read the tenant: %w", err)
 	}
 	return st, r.Calls(), nil
 }
 
-func (e *Engine) planOptions() diff.Options {
-	return diff.Options{Prune: e.opts.Prune, AllowEmpty: e.opts.AllowEmpty, SecretKey: e.opts.SecretKey, Owner: e.opts.Owner}
+// planOptions are the planner's options for desired: the repo's own owner
+// wins over the engine's default.
+func (e *Engine) planOptions(desired *manifest.Repo) diff.Options {
+	owner := desired.Config.Owner
+	if owner == "" {
+		owner = e.opts.Owner
+	}
+	return diff.Options{Prune: e.opts.Prune, AllowEmpty: e.opts.AllowEmpty, SecretKey: e.opts.SecretKey, Owner: owner,
+		AdoptForeign: e.opts.AdoptForeign, MaxActions: e.opts.MaxActions}
 }
 
 func (e *Engine) needKey(desired *manifest.Repo) error {

@@ -37,6 +37,15 @@ const (
 	FieldOwner        Field = "owner" // the stamp line: who wrote the action
 )
 
+// JoinFields lists fields for a sentence: "code, dependencies".
+func JoinFields(fs []Field) string {
+	parts := make([]string, len(fs))
+	for i, f := range fs {
+		parts[i] = string(f)
+	}
+	return strings.Join(parts, ", ")
+}
+
 // TriggerRef names a trigger and its version ("" in a repo means the
 // tenant's current version of that trigger).
 type TriggerRef struct {

@@ -1,0 +1,66 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+
+	"github.com/actionsync/actionsync/internal/export"
+	"github.com/actionsync/actionsync/internal/live"
+	"github.com/actionsync/actionsync/internal/manifest"
+)
+
+// exportCommand is `actionsync export`: it writes the tenant's actions in
+// the repo format.
+type exportCommand struct {
+	out, owner, output string
+	force              bool
+	log                logFlags
+	env                auth0Env
+}
+
+func (c *exportCommand) flags(fs *flag.FlagSet) {
+	c.log.bind(fs)
+	fs.StringVar(&c.out, "out", "", "the directory to write the repo to: absent or empty, unless --force")
+	fs.BoolVar(&c.force, "force", false, "write into a directory that is not empty, replacing the files the export writes")
+	fs.StringVar(&c.owner, "owner", "", "write actionsync.yaml naming this owner (unset: no actionsync.yaml, so the default owner, actionsync)")
+	fs.StringVar(&c.output, "output", "text", "the report: text or json")
+}
+
+func (c *exportCommand) validate() error {
+	c.env = readAuth0Env(osGetenv)
+	errs := []error{c.log.validate(), c.env.validate(), c.env.checkBuiltin(false), oneOf("output", c.output, "text", "json")}
+	if c.out == "" {
+		errs = append(errs, errors.New("--out is required"))
+	} else {
+		errs = append(errs, export.CheckDir(c.out, c.force))
+	}
+	if c.owner != "" {
+		errs = append(errs, manifest.ValidOwner(c.owner))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *exportCommand) run(ctx context.Context, out streams) (int, error) {
+	log := newLogger(out.stderr, c.log.format)
+	conn, err := connect(ctx, c.env, "", 0, nil, log)
+	if err != nil {
+		return exitError, err
+	}
+	st, err := export.Read(ctx, live.NewClient(conn.api))
+	if err != nil {
+		return exitError, err
+	}
+	rep, err := export.Write(c.out, st, export.Options{Owner: c.owner, Force: c.force})
+	if err != nil {
+		return exitError, err
+	}
+	if err := renderReport(rep, c.output, out.stdout); err != nil {
+		return exitError, err
+	}
+	if len(rep.Problems) > 0 {
+		return exitError, fmt.Errorf("exported to %s, but the repo does not load yet: %d problems to fix before syncing", c.out, len(rep.Problems))
+	}
+	return exitOK, nil
+}

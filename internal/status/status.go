@@ -1,0 +1,197 @@
+// Package status tells which commit a tenant runs: for each action of a
+// repo, whether its live deployed version matches the commit and, if not,
+// which earlier commit of the branch it matches, a draft waiting to be
+// deployed, and its owner; for each managed trigger, whether the bindings
+// match. It compares content as the planner does (the stamp's commit is a
+// hint, not the truth) and reads no secret value: secrets compare by name.
+package status
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+
+	"github.com/actionsync/actionsync/internal/diff"
+	"github.com/actionsync/actionsync/internal/live"
+	"github.com/actionsync/actionsync/internal/manifest"
+	"github.com/actionsync/actionsync/internal/stamp"
+	"github.com/actionsync/actionsync/internal/tenant"
+)
+
+// FormatVersion is the version of the JSON report (docs/STATUS.md).
+const FormatVersion = 1
+
+// Depth is how many commits of history a report looks back through.
+const Depth = 200
+
+// Source yields the commit to compare with, as sync.Source does.
+type Source interface {
+	Checkout(ctx context.Context) (fs.FS, string, error)
+}
+
+// History is a branch's commits, newest first: Log calls fn with each one
+// (passing over those that leave the repo as the newer one had), n at
+// most, until fn returns false or an error.
+type History interface {
+	Log(ctx context.Context, n int, fn func(rev string, tree fs.FS) (bool, error)) error
+}
+
+// Options shape a report.
+type Options struct {
+	// Owner is the owner of a repo whose actionsync.yaml names none; ""
+	// means stamp.DefaultOwner.
+	Owner string
+	// History is where earlier commits are looked up; nil for none (a
+	// directory outside Git).
+	History History
+	// Depth bounds the commits looked through; 0 means Depth.
+	Depth int
+}
+
+// Check checks out the commit, reads the tenant, and reports how the two
+// compare. It writes nothing.
+func Check(ctx context.Context, api live.API, src Source, opts Options) (*Report, error) {
+	fsys, rev, err := src.Checkout(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("check out: %w", err)
+	}
+	desired, err := manifest.Load(fsys, noSecrets)
+	if err != nil {
+		return nil, err
+	}
+	r := live.NewReader(api)
+	st, err := r.Read(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the tenant: %w", err)
+	}
+	if err := desired.Validate(st.Catalogue, st.TriggerOf()); err != nil {
+		return nil, err
+	}
+	var managed []string
+	for _, t := range desired.Triggers {
+		managed = append(managed, t.ID)
+	}
+	if err := r.ReadBindings(ctx, st, managed); err != nil {
+		return nil, fmt.Errorf("read the tenant: %w", err)
+	}
+	rep := compare(desired, rev, st, ownerOf(desired, opts.Owner))
+	if opts.History != nil {
+		if err := lookBack(ctx, rep, st, rev, opts); err != nil {
+			return nil, fmt.Errorf("look through history: %w", err)
+		}
+	}
+	return rep, nil
+}
+
+// noSecrets loads a commit without reading a secret value: status compares
+// secrets by name, and needs no value set.
+var noSecrets = manifest.Options{
+	Getenv:   func(string) string { return "unread" },
+	ReadFile: func(string) ([]byte, error) { return []byte("unread"), nil },
+}
+
+func ownerOf(r *manifest.Repo, fallback string) string {
+	switch {
+	case r.Config.Owner != "":
+		return r.Config.Owner
+	case fallback != "":
+		return fallback
+	}
+	return stamp.DefaultOwner
+}
+
+// compare compares the commit with the tenant, action by action and
+// trigger by trigger.
+func compare(desired *manifest.Repo, rev string, st *tenant.State, owner string) *Report {
+	rep := &Report{FormatVersion: FormatVersion, Revision: rev, Owner: owner, Actions: []Action{}, Triggers: []Trigger{}}
+	byName := st.ByName()
+	for _, a := range desired.Actions {
+		rep.Actions = append(rep.Actions, compareAction(a, byName[a.Name], owner))
+	}
+	for _, t := range desired.Triggers {
+		rep.Triggers = append(rep.Triggers, compareTrigger(t, desired, st, owner))
+	}
+	rep.InSync = rep.count() == 0
+	return rep
+}
+
+func compareAction(a *manifest.Action, l *tenant.Action, owner string) Action {
+	out := Action{Action: a.Name, Trigger: a.Trigger.ID, State: Missing}
+	if l == nil {
+		return out
+	}
+	if st, ok := stamp.Of(l); ok {
+		out.Owner = st.Owner
+	}
+	out.DraftStatus = l.Status
+	if l.Deployed == nil {
+		out.State = NotDeployed
+		return out
+	}
+	out.Version = l.Deployed.Number
+	if _, st, ok := stamp.Split(l.Deployed.Code); ok {
+		out.StampCommit = st.Commit
+	}
+	out.Differs = diff.VersionFields(a, owner, l.Deployed, l.Trigger)
+	out.DraftDiffers = diff.DraftFields(l)
+	switch {
+	case len(out.Differs) > 0:
+		out.State = Differs
+	case len(out.DraftDiffers) > 0 || l.Status == tenant.StatusFailed:
+		out.State = DraftPending
+	default:
+		out.State = InSync
+	}
+	return out
+}
+
+func compareTrigger(t *manifest.Trigger, desired *manifest.Repo, st *tenant.State, owner string) Trigger {
+	want := diff.DesiredBindings(t, desired, st, owner)
+	have := []diff.Binding{}
+	for _, b := range st.Bindings[t.ID] {
+		have = append(have, diff.Binding(b))
+	}
+	match := len(want) == len(have)
+	for i := 0; match && i < len(want); i++ {
+		match = want[i] == have[i]
+	}
+	return Trigger{Trigger: t.ID, Matches: match, Bindings: want, Live: have}
+}
+
+// lookBack finds, for each action whose deployed version differs from the
+// commit, the newest earlier commit that holds that version.
+func lookBack(ctx context.Context, rep *Report, st *tenant.State, rev string, opts Options) error {
+	todo := map[string]*Action{}
+	for i := range rep.Actions {
+		if rep.Actions[i].State == Differs {
+			todo[rep.Actions[i].Action] = &rep.Actions[i]
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	depth := opts.Depth
+	if depth <= 0 {
+		depth = Depth
+	}
+	byName := st.ByName()
+	return opts.History.Log(ctx, depth, func(crev string, tree fs.FS) (bool, error) {
+		if crev == rev {
+			return true, nil // the commit itself, compared already
+		}
+		old, err := manifest.Load(tree, noSecrets)
+		if err != nil {
+			return true, nil // a commit that does not load holds no version
+		}
+		_ = old.Validate(st.Catalogue, st.TriggerOf()) // fills in trigger versions; what it refuses cannot match
+		owner := ownerOf(old, opts.Owner)
+		for name, a := range todo {
+			l, oa := byName[name], old.Action(name)
+			if oa != nil && len(diff.VersionFields(oa, owner, l.Deployed, l.Trigger)) == 0 {
+				a.MatchesCommit = crev
+				delete(todo, name)
+			}
+		}
+		return len(todo) > 0, nil
+	})
+}
