@@ -36,6 +36,7 @@ type localTenantCommand struct {
 	clientID     string
 	clientSecret string
 	registry     string
+	npmCache     string
 	maxActions   int
 	log          logFlags
 }
@@ -70,6 +71,7 @@ func (c *localTenantCommand) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.clientSecret, "client-secret", "", "the secret of --client-id")
 	bindMaxActions(fs, &c.maxActions)
 	fs.StringVar(&c.registry, "npm-registry", "", "npm registry builds look dependencies up in, such as https://registry.npmjs.org (default: check their form only)")
+	fs.StringVar(&c.npmCache, "npm-cache", "", "where the test endpoint installs actions' and modules' npm dependencies (default: none; a require of one throws)")
 }
 
 func (c *localTenantCommand) run(ctx context.Context, out streams) (int, error) {
@@ -82,7 +84,7 @@ func (c *localTenantCommand) run(ctx context.Context, out streams) (int, error) 
 func (c *localTenantCommand) serve(ctx context.Context, log *slog.Logger) error {
 	opts := localtenant.Options{
 		BuildDelay: c.buildDelay, RateLimit: c.rateLimit, Faults: c.faults, StatePath: c.state,
-		ClientID: c.clientID, ClientSecret: c.clientSecret, Registry: c.registry, MaxActions: c.maxActions, Logger: log,
+		ClientID: c.clientID, ClientSecret: c.clientSecret, Registry: c.registry, NPMCache: c.npmCache, MaxActions: c.maxActions, Logger: log,
 	}
 	if c.requestLog != "" {
 		f, err := os.OpenFile(c.requestLog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)

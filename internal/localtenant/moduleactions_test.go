@@ -187,3 +187,24 @@ func TestActionWithoutModulesHasNoModulesKey(t *testing.T) {
 		t.Errorf("answer has a modules key: %s", b)
 	}
 }
+
+// TestTestEndpointResolvesModules: the test endpoint runs a draft that
+// requires a module it pins as actions:<name>, as Auth0's runtime does
+// (https://auth0.com/docs/customize/actions/modules/write-your-first-action-module):
+// the pinned version's code, with its own secrets as actions.secrets, masked.
+func TestTestEndpointResolvesModules(t *testing.T) {
+	srv := tenanttest.Start(t, localtenant.Options{})
+	tok := fetchToken(t, srv)
+	m := call(t, srv, tok, "POST", "modules", `{"name":"greeter","code":"module.exports = { hi: (n) => actions.secrets.WORD + ' ' + n + ' v1' };","secrets":[{"name":"WORD","value":"hello"}],"publish":true}`, 201)
+	modID, v1 := m["id"].(string), m["latest_version"].(map[string]any)["id"].(string)
+	call(t, srv, tok, "PATCH", "modules/"+modID, `{"code":"module.exports = { hi: (n) => 'v2' };"}`, 200)
+	call(t, srv, tok, "POST", "modules/"+modID+"/versions", "", 200)
+	a := call(t, srv, tok, "POST", "actions", fmt.Sprintf(`{"name":"greets","supported_triggers":[{"id":"post-login","version":"v3"}],`+
+		`"code":"const g = require('actions:greeter'); exports.onExecutePostLogin = async (event, api) => { api.idToken.setCustomClaim('g', g.hi(event.user.name)); };",`+
+		`"modules":[{"module_id":%q,"module_version_id":%q}]}`, modID, v1), 201)
+	out := call(t, srv, tok, "POST", "actions/"+a["id"].(string)+"/test", `{"payload":{"event":{"user":{"name":"ada"}}}}`, 200)
+	calls := out["payload"].(map[string]any)["api_calls"].([]any)
+	if len(calls) != 1 || fmt.Sprint(calls[0].(map[string]any)["args"]) != "[g *** ada v1]" {
+		t.Errorf("api_calls = %v (payload %v), want the pinned version 1 with its secret masked", calls, out["payload"])
+	}
+}

@@ -60,6 +60,10 @@ type Options struct {
 	// Node is the path of the node binary that runs action tests; "" looks
 	// for node on PATH, "-" disables running code.
 	Node string
+	// NPMCache, when set, is where the test endpoint installs an action's
+	// (and its modules') npm dependencies, once per distinct set, so code
+	// that requires one runs; unset, such a require throws.
+	NPMCache string
 	// Logger receives the tenant's own warnings; nil discards them.
 	Logger *slog.Logger
 	// MaxActions is the tenant's entity limit of actions, Marketplace

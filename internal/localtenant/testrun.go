@@ -26,13 +26,12 @@ func errorResult(msg string) runResult {
 }
 
 // run runs a's handler with event (and a's secrets) under node
-// and returns what it did. The tenant keeps no dependency cache, so the
-// draft's dependencies are not installed: code that requires one throws.
+// and returns what it did.
 func (t *Tenant) run(ctx context.Context, a node.Action, event map[string]any) runResult {
 	if t.opts.Node == "-" {
 		return errorResult("running action code is disabled on this local tenant")
 	}
-	r := &node.Runner{Node: t.opts.Node, Timeout: testTimeout}
+	r := &node.Runner{Node: t.opts.Node, Timeout: testTimeout, Cache: t.opts.NPMCache}
 	res, err := r.Run(ctx, event, a)
 	switch {
 	case errors.Is(err, node.ErrNoNode) && t.opts.Node == "":
@@ -79,10 +78,7 @@ func (t *Tenant) testAction(w http.ResponseWriter, r *http.Request) {
 	a, err := t.findAction(r.PathValue("id"))
 	var run node.Action
 	if err == nil {
-		run = node.Action{Name: a.Name, Trigger: a.trigger(), Code: a.Draft.Code, Secrets: map[string]string{}}
-		for _, s := range a.Secrets {
-			run.Secrets[s.Name] = s.Value
-		}
+		run = t.runnable(a)
 	}
 	t.mu.Unlock()
 	if err != nil {
@@ -107,6 +103,47 @@ func (t *Tenant) testAction(w http.ResponseWriter, r *http.Request) {
 		out["error"] = res.Error
 	}
 	answer(w, http.StatusOK, map[string]any{"payload": out}, nil)
+}
+
+// runnable is a's draft as the runner takes it: its code, secrets and
+// pinned module versions, and, when the tenant has a dependency cache, the
+// npm dependencies of both (without one, code that requires them throws).
+// Callers hold t.mu.
+func (t *Tenant) runnable(a *action) node.Action {
+	run := node.Action{Name: a.Name, Trigger: a.trigger(), Code: a.Draft.Code, Secrets: secretValues(a.Secrets)}
+	if t.opts.NPMCache != "" {
+		run.Dependencies = nodeDeps(a.Draft.Deps)
+	}
+	for _, ref := range a.Draft.Modules {
+		m := find(t.st.Modules, func(m *module) bool { return m.ID == ref.ModuleID })
+		if m == nil {
+			continue
+		}
+		if v := m.version(ref.VersionID); v != nil {
+			mod := node.Module{Name: m.Name, Code: v.Content.Code, Secrets: secretValues(v.Content.Secrets)}
+			if t.opts.NPMCache != "" {
+				mod.Dependencies = nodeDeps(v.Content.Deps)
+			}
+			run.Modules = append(run.Modules, mod)
+		}
+	}
+	return run
+}
+
+func secretValues(ss []secret) map[string]string {
+	out := make(map[string]string, len(ss))
+	for _, s := range ss {
+		out[s.Name] = s.Value
+	}
+	return out
+}
+
+func nodeDeps(ds []dependency) []node.Dependency {
+	out := make([]node.Dependency, len(ds))
+	for i, d := range ds {
+		out[i] = node.Dependency{Name: d.Name, Version: d.Version}
+	}
+	return out
 }
 
 func orEmpty(x []any) []any {

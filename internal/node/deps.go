@@ -21,20 +21,28 @@ import (
 func (r *Runner) modulePaths(ctx context.Context, actions []Action) ([][]string, error) {
 	paths := make([][]string, len(actions))
 	for i, a := range actions {
-		if len(a.Dependencies) == 0 {
-			paths[i] = []string{}
-			continue
-		}
-		if r.Cache == "" {
-			return nil, fmt.Errorf("run %s: it has dependencies and the runner has no dependency cache", a.Name)
-		}
-		dir, err := r.install(ctx, a.Dependencies)
-		if err != nil {
+		var err error
+		if paths[i], err = r.depsPath(ctx, a.Name, a.Dependencies); err != nil {
 			return nil, err
 		}
-		paths[i] = []string{filepath.Join(dir, "node_modules")}
 	}
 	return paths, nil
+}
+
+// depsPath is where code with deps resolves its requires: the installed set
+// (installed first if need be), or nowhere for none.
+func (r *Runner) depsPath(ctx context.Context, who string, deps []Dependency) ([]string, error) {
+	if len(deps) == 0 {
+		return []string{}, nil
+	}
+	if r.Cache == "" {
+		return nil, fmt.Errorf("run %s: it has dependencies and the runner has no dependency cache", who)
+	}
+	dir, err := r.install(ctx, deps)
+	if err != nil {
+		return nil, err
+	}
+	return []string{filepath.Join(dir, "node_modules")}, nil
 }
 
 // cacheKey names a dependency set (and the registry it comes from) in the

@@ -1,7 +1,7 @@
 // Runs Auth0 Action code for actionsync's internal/node package.
 //
 // Protocol: the Go side writes one JSON line per action to stdin,
-//   {id, file, handler, code, event, paths}
+//   {id, file, handler, code, event, paths, modules: [{name, file, code, paths, secrets}]}
 // and waits for that action's end before it sends the next. This process
 // answers with JSON lines on stdout (fd 1, which nothing else writes to:
 // console and process.stdout/stderr are captured):
@@ -102,13 +102,51 @@ function finish(id, started, error) {
 
 let current = null; // {id, started} of the running action
 
+// The scope of each Action Module's code: its own secrets, as
+// actions.secrets (https://auth0.com/docs/customize/actions/modules).
+const moduleScopes = Symbol.for('actionsync.moduleScopes');
+globalThis[moduleScopes] = {};
+
+// withModules lets m's code require the action's Action Modules as
+// 'actions:<name>', each loaded once per action, as Auth0's runtime does;
+// any other request resolves as usual, from m.paths only.
+function withModules(m, modules, loaded) {
+  m.require = function (request) {
+    if (typeof request === 'string' && request.startsWith('actions:')) {
+      return loadModule(request.slice('actions:'.length), modules, loaded);
+    }
+    return Module.prototype.require.call(this, request);
+  };
+  return m;
+}
+
+function loadModule(name, modules, loaded) {
+  if (loaded.has(name)) return loaded.get(name).exports;
+  const spec = modules.find((x) => x.name === name);
+  if (!spec) {
+    const e = new Error(`Cannot find module 'actions:${name}': the action pins no module called ${name}`);
+    e.code = 'MODULE_NOT_FOUND';
+    throw e;
+  }
+  const m = withModules(new Module(spec.file, null), modules, loaded);
+  m.filename = spec.file;
+  m.paths = spec.paths;
+  loaded.set(name, m);
+  const key = String(current.id) + ':' + name;
+  globalThis[moduleScopes][key] = { secrets: Object.freeze({ ...spec.secrets }) };
+  // On the first line, so line numbers in stack traces stay the module's.
+  const scope = 'var actions = globalThis[Symbol.for("actionsync.moduleScopes")][' + JSON.stringify(key) + '];';
+  m._compile(scope + spec.code, spec.file);
+  return m.exports;
+}
+
 async function run(cmd) {
   running = cmd.id;
   current = { id: cmd.id, started: process.hrtime.bigint() };
   const started = current.started;
   let error = null;
   try {
-    const m = new Module(cmd.file, null);
+    const m = withModules(new Module(cmd.file, null), cmd.modules || [], new Map());
     m.filename = cmd.file;
     m.paths = cmd.paths; // only the action's own dependencies resolve
     m._compile(cmd.code, cmd.file);

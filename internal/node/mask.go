@@ -15,13 +15,14 @@ type masker struct {
 	r      *strings.Replacer
 }
 
-// newMasker masks every non-empty secret value of actions, as it is and as
+// newMasker masks every non-empty secret value of actions and their
+// modules, as it is and as
 // JSON and JavaScript's inspection escape it inside a string, the longest
 // first, so a value inside another does not leave part of it showing.
 func newMasker(actions []Action) *masker {
 	m := &masker{}
-	for _, a := range actions {
-		for _, v := range a.Secrets {
+	add := func(secrets map[string]string) {
+		for _, v := range secrets {
 			if v == "" {
 				continue
 			}
@@ -30,6 +31,12 @@ func newMasker(actions []Action) *masker {
 					m.values = append(m.values, form)
 				}
 			}
+		}
+	}
+	for _, a := range actions {
+		add(a.Secrets)
+		for _, mod := range a.Modules {
+			add(mod.Secrets)
 		}
 	}
 	slices.SortFunc(m.values, func(a, b string) int { return cmp.Compare(len(b), len(a)) })

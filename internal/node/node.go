@@ -58,6 +58,24 @@ type Action struct {
 	// Secrets are event.secrets: name to value. Every value is masked in
 	// the Result.
 	Secrets map[string]string
+	// Modules are the Action Modules the action pins; its code, and theirs,
+	// require one as actions:<name>.
+	Modules []Module
+}
+
+// Module is an Auth0 Action Module: shared code an action requires as
+// require('actions:<Name>'), as Auth0's runtime resolves it
+// (https://auth0.com/docs/customize/actions/modules/write-your-first-action-module).
+// Its code reads its own secrets as actions.secrets.<NAME>, and requires
+// its own npm dependencies.
+type Module struct {
+	Name         string
+	File         string // shown in stack traces; "" means modules/<Name>.js
+	Code         string
+	Dependencies []Dependency
+	// Secrets are actions.secrets in the module's scope; masked like an
+	// action's.
+	Secrets map[string]string
 }
 
 // Dependency is an npm package at an exact version.

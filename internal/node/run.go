@@ -56,6 +56,12 @@ func (r *Runner) Run(ctx context.Context, event map[string]any, actions ...Actio
 	if err != nil {
 		return nil, err
 	}
+	mods := make([][]moduleCommand, len(actions))
+	for i, a := range actions {
+		if mods[i], err = r.modules(ctx, a); err != nil {
+			return nil, err
+		}
+	}
 	dir, err := os.MkdirTemp("", "actionsync-node-*")
 	if err != nil {
 		return nil, fmt.Errorf("run actions: %w", err)
@@ -66,7 +72,7 @@ func (r *Runner) Run(ctx context.Context, event map[string]any, actions ...Actio
 	if err != nil {
 		return nil, err
 	}
-	res, err := r.flow(ctx, p, event, actions, paths)
+	res, err := r.flow(ctx, p, event, actions, paths, mods)
 	p.stop()
 	if err != nil {
 		return nil, err
@@ -109,17 +115,47 @@ func lookPath(path, name string, sentinel error) (string, error) {
 
 // command is what the harness reads for one action.
 type command struct {
-	ID      int            `json:"id"`
-	File    string         `json:"file"`
-	Handler string         `json:"handler"`
-	Code    string         `json:"code"`
-	Event   map[string]any `json:"event"`
-	Paths   []string       `json:"paths"`
+	ID      int             `json:"id"`
+	File    string          `json:"file"`
+	Handler string          `json:"handler"`
+	Code    string          `json:"code"`
+	Event   map[string]any  `json:"event"`
+	Paths   []string        `json:"paths"`
+	Modules []moduleCommand `json:"modules"`
+}
+
+// moduleCommand is one Action Module of a command.
+type moduleCommand struct {
+	Name    string            `json:"name"`
+	File    string            `json:"file"`
+	Code    string            `json:"code"`
+	Paths   []string          `json:"paths"`
+	Secrets map[string]string `json:"secrets"`
+}
+
+// modules prepares the Action Modules of a, their dependencies installed.
+func (r *Runner) modules(ctx context.Context, a Action) ([]moduleCommand, error) {
+	out := make([]moduleCommand, len(a.Modules))
+	for i, m := range a.Modules {
+		paths, err := r.depsPath(ctx, a.Name+"'s module "+m.Name, m.Dependencies)
+		if err != nil {
+			return nil, err
+		}
+		file := m.File
+		if file == "" {
+			file = "modules/" + m.Name + ".js"
+		}
+		out[i] = moduleCommand{Name: m.Name, File: file, Code: m.Code, Paths: paths, Secrets: m.Secrets}
+		if out[i].Secrets == nil {
+			out[i].Secrets = map[string]string{}
+		}
+	}
+	return out, nil
 }
 
 // flow sends each action to the harness in turn and collects what it did,
 // applying Flow between actions, until one throws, denies, or time runs out.
-func (r *Runner) flow(ctx context.Context, p *process, event map[string]any, actions []Action, paths [][]string) (*Result, error) {
+func (r *Runner) flow(ctx context.Context, p *process, event map[string]any, actions []Action, paths [][]string, mods [][]moduleCommand) (*Result, error) {
 	if err := p.awaitReady(ctx); err != nil {
 		return nil, err
 	}
@@ -130,7 +166,7 @@ func (r *Runner) flow(ctx context.Context, p *process, event map[string]any, act
 	f := NewFlow(event)
 	res := &Result{}
 	for i, a := range actions {
-		cmd := command{ID: i + 1, File: a.File, Handler: Handler(a.Trigger), Code: a.Code, Event: f.Event(), Paths: paths[i]}
+		cmd := command{ID: i + 1, File: a.File, Handler: Handler(a.Trigger), Code: a.Code, Event: f.Event(), Paths: paths[i], Modules: mods[i]}
 		if cmd.File == "" {
 			cmd.File = "action.js"
 		}
