@@ -104,7 +104,7 @@ func Compute(desired *manifest.Repo, live *tenant.State, opts Options) (*Plan, e
 		}
 	}
 	for _, t := range desired.Triggers {
-		if s, ok := planBindings(t, live.Bindings[t.ID]); ok {
+		if s, ok := PlanTrigger(t, live.Bindings[t.ID]); ok {
 			p.Steps = append(p.Steps, s)
 		}
 	}
@@ -184,7 +184,11 @@ func rollbackTarget(want content, l *tenant.Action) *tenant.Version {
 	return best
 }
 
-func planBindings(t *manifest.Trigger, live []tenant.Binding) (Step, bool) {
+// PlanTrigger plans one trigger's bindings from its live ones: a bind step
+// when they differ from the commit's order. The engine calls it again with
+// the bindings read just before it writes them, so that what another
+// writer did meanwhile is seen.
+func PlanTrigger(t *manifest.Trigger, live []tenant.Binding) (Step, bool) {
 	want := make([]Binding, len(t.Bindings))
 	for i, b := range t.Bindings {
 		want[i] = Binding{Action: b.Action, DisplayName: b.DisplayName}
