@@ -73,7 +73,7 @@ type engineFlags struct {
 func (c *engineFlags) bind(fs *flag.FlagSet) {
 	fs.BoolVar(&c.prune, "prune", false, "delete tenant actions the repo does not hold")
 	fs.BoolVar(&c.allowEmpty, "allow-empty", false, "allow a plan that deletes every action of the tenant")
-	fs.IntVar(&c.parallel, "parallel", 4, "actions applied at once")
+	fs.IntVar(&c.parallel, "parallel", 4, "requests in flight at once (actions waiting for builds hold none)")
 	fs.StringVar(&c.secretKeyFile, "secret-key-file", "", "key for secret fingerprints (default: derived from AUTH0_CLIENT_SECRET)")
 }
 
