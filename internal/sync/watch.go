@@ -22,11 +22,12 @@ const (
 
 // watcher answers every wait of one round ("is this draft built?", "is
 // this version deployed?") with one listing of the tenant a round, so that
-// a hundred waits cost what one does. Rounds follow the builds: a build
-// this engine started is first looked at once the typical build time seen
-// so far has passed since its write; before any build is seen done, and
-// after a look that finds one not done, the gap grows by half each round.
-// The listing is a read, and the transport lets writes go first.
+// a hundred waits cost what one does. Rounds follow the builds: once a
+// typical build time is known, a build is first looked at that long after
+// its write, then a gap later, the gap growing by half each time. Before
+// any build is seen done, the builds wait together on one schedule that
+// backs off the same way. The listing is a read, and the transport lets
+// writes go first.
 type watcher struct {
 	r    *run
 	kick chan struct{} // 1 slot: a new wait, look at the schedule again
@@ -34,7 +35,10 @@ type watcher struct {
 
 	mu    gosync.Mutex
 	waits []*wait
-	last  time.Time // the start of the last round
+	last  time.Time // the end of the last round
+	// The schedule of the builds that wait with no typical time known.
+	cohortDue time.Time
+	cohortGap time.Duration
 }
 
 // wait is one waiter's question, asked of each listing that started after
@@ -49,12 +53,11 @@ type wait struct {
 	check  func(*tenant.Action) (bool, error)
 	result chan error // 1 slot
 
-	// The schedule, guarded by watcher.mu: the next look, the gap after a
-	// look that finds it not done, and whether the schedule follows the
-	// typical build time yet.
+	// The schedule, guarded by watcher.mu: tuned waits have their own next
+	// look and gap; the others follow the cohort's.
+	tuned bool
 	due   time.Time
 	gap   time.Duration
-	tuned bool
 }
 
 func newWatcher(r *run) *watcher {
@@ -77,16 +80,14 @@ func (w *watcher) await(ctx context.Context, id string, since time.Time, build b
 func (w *watcher) add(wt *wait) {
 	w.mu.Lock()
 	est, known := w.r.times.typical()
-	minGap := w.minGap()
 	switch {
-	case wt.build && known:
-		wt.due, wt.gap, wt.tuned = wt.since.Add(est), minGap, true
-	case len(w.waits) > 0:
-		// Join the others' schedule: one listing serves them all.
-		first := slices.MinFunc(w.waits, func(a, b *wait) int { return a.due.Compare(b.due) })
-		wt.due, wt.gap = first.due, first.gap
-	default:
-		wt.due, wt.gap = wt.since.Add(minGap), minGap
+	case !wt.build:
+		// A deploy to confirm: soon.
+		wt.tuned, wt.due, wt.gap = true, wt.since.Add(w.minGap()), w.minGap()
+	case known:
+		wt.tuned, wt.due, wt.gap = true, wt.since.Add(est), w.minGap()
+	case !slices.ContainsFunc(w.waits, func(x *wait) bool { return !x.tuned }):
+		w.cohortDue, w.cohortGap = wt.since.Add(w.r.opts.Poll), w.r.opts.Poll
 	}
 	w.waits = append(w.waits, wt)
 	w.mu.Unlock()
@@ -140,11 +141,17 @@ func (w *watcher) loop(ctx context.Context) {
 func (w *watcher) next() (time.Time, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if len(w.waits) == 0 {
-		return time.Time{}, false
+	var first time.Time
+	for _, wt := range w.waits {
+		due := wt.due
+		if !wt.tuned {
+			due = w.cohortDue
+		}
+		if first.IsZero() || due.Before(first) {
+			first = due
+		}
 	}
-	first := slices.MinFunc(w.waits, func(a, b *wait) int { return a.due.Compare(b.due) })
-	return later(first.due, w.last.Add(w.minGap())), true
+	return later(first, w.last.Add(w.minGap())), !first.IsZero()
 }
 
 func later(a, b time.Time) time.Time {
@@ -157,19 +164,23 @@ func later(a, b time.Time) time.Time {
 // round lists the tenant once and answers every wait whose write the
 // listing can see.
 func (w *watcher) round(ctx context.Context) {
-	start := time.Now()
+	var start time.Time
 	var listed []*tenant.Action
-	err := w.r.call(ctx, func() (err error) { listed, err = w.r.reader.Scan(ctx); return err })
+	err := w.r.call(ctx, func() (err error) {
+		start = time.Now()
+		listed, err = w.r.reader.Scan(ctx)
+		return err
+	})
 	if ctx.Err() != nil {
 		return
 	}
+	end := time.Now()
 	byID := make(map[string]*tenant.Action, len(listed))
 	for _, a := range listed {
 		byID[a.ID] = a
 	}
 	w.mu.Lock()
 	waits := slices.Clone(w.waits)
-	w.last = start
 	w.mu.Unlock()
 	var settled []*wait
 	for _, wt := range waits {
@@ -182,7 +193,9 @@ func (w *watcher) round(ctx context.Context) {
 			wt.result <- werr
 		case done:
 			if wt.build {
-				w.r.times.add(start.Sub(wt.since))
+				// From the write's answer to the end of the listing that
+				// showed it: a bound from above, never an early look.
+				w.r.times.add(end.Sub(wt.since))
 			}
 			wt.result <- nil
 		case start.After(wt.deadline):
@@ -192,7 +205,7 @@ func (w *watcher) round(ctx context.Context) {
 		}
 		settled = append(settled, wt)
 	}
-	w.reschedule(start, settled)
+	w.reschedule(start, end, settled)
 }
 
 // answer asks wt's question of the action as listed, reading the action
@@ -217,26 +230,33 @@ func (w *watcher) answer(ctx context.Context, wt *wait, a *tenant.Action, listEr
 	return wt.check(a)
 }
 
-// reschedule drops the settled waits and sets the next look of the others
-// that the round saw: a build, once a typical build time is known, at that
-// time after its write; any other wait that was due, a gap later, the gap
-// growing.
-func (w *watcher) reschedule(start time.Time, settled []*wait) {
+// reschedule drops the settled waits and sets the next looks: once a
+// typical build time is known, each build not yet tuned to it is looked at
+// that long after its write; a tuned wait the round found not done, and
+// the cohort, a gap later, the gap growing.
+func (w *watcher) reschedule(start, end time.Time, settled []*wait) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.last = end
 	w.waits = slices.DeleteFunc(w.waits, func(x *wait) bool { return slices.Contains(settled, x) })
 	est, known := w.r.times.typical()
 	minGap := w.minGap()
+	cohortDue := !w.cohortDue.After(start)
 	for _, wt := range w.waits {
 		switch {
-		case !wt.since.Before(start):
-		case wt.build && known && !wt.tuned:
-			wt.due, wt.gap, wt.tuned = later(wt.since.Add(est), start.Add(minGap)), minGap, true
-		case !wt.due.After(start):
-			wt.due = start.Add(wt.gap)
-			wt.gap = min(time.Duration(float64(wt.gap)*gapGrowth), maxGap)
+		case !wt.tuned && known:
+			wt.tuned, wt.due, wt.gap = true, later(wt.since.Add(est), end.Add(minGap)), minGap
+		case wt.tuned && wt.since.Before(start) && !wt.due.After(start):
+			wt.due, wt.gap = end.Add(wt.gap), grow(wt.gap)
 		}
 	}
+	if cohortDue {
+		w.cohortDue, w.cohortGap = end.Add(w.cohortGap), grow(w.cohortGap)
+	}
+}
+
+func grow(gap time.Duration) time.Duration {
+	return min(time.Duration(float64(gap)*gapGrowth), maxGap)
 }
 
 // buildTimes keeps the build times an engine has seen, across its runs,

@@ -140,28 +140,39 @@ func TestCreateConflictPlansAgain(t *testing.T) {
 	assertSteady(t, f)
 }
 
-// TestReplacedDraftPlansAgain: another writer replaces the draft this run
-// waits on. The wait ends at once, and the run plans again and writes the
-// commit's code, rather than deploying theirs or waiting out the build
-// timeout.
-func TestReplacedDraftPlansAgain(t *testing.T) {
-	f := synced(t)
-	f.repo.write(map[string]string{"actions/deny-blocked-ips/index.js": "exports.onExecutePostLogin = async (event, api) => { api.access.deny('ours'); };\n"})
-	f.repo.commit("ours")
+// replacer is another writer that replaces deny-blocked-ips' draft with
+// its own code right after this run's update, times times (every time when
+// times is negative).
+func replacer(t *testing.T, f *fixture, times int) *otherWriter {
 	w := &otherWriter{Client: live.NewClient(f.api)}
-	replaced := false
 	w.afterUpdate = func(ctx context.Context, c live.Client, id string) {
-		if replaced {
+		if times == 0 {
 			return
 		}
-		replaced = true
+		times--
 		theirs := &management.Action{Name: auth0.String("deny-blocked-ips"), SupportedTriggers: []management.ActionTrigger{{ID: auth0.String("post-login"), Version: auth0.String("v3")}},
 			Code: auth0.String("exports.onExecutePostLogin = async () => {}; // theirs\n")}
 		if err := c.Update(ctx, id, theirs); err != nil {
 			t.Error(err)
 		}
 	}
-	res, err := planAndApply(t.Context(), f.engineWith(w))
+	return w
+}
+
+// editDeny commits a new code of deny-blocked-ips: this run's.
+func editDeny(f *fixture) {
+	f.repo.write(map[string]string{"actions/deny-blocked-ips/index.js": "exports.onExecutePostLogin = async (event, api) => { api.access.deny('ours'); };\n"})
+	f.repo.commit("ours")
+}
+
+// TestReplacedDraftPlansAgain: another writer replaces the draft this run
+// waits on. The wait ends at once, and the run plans again and writes the
+// commit's code, rather than deploying theirs or waiting out the build
+// timeout.
+func TestReplacedDraftPlansAgain(t *testing.T) {
+	f := synced(t)
+	editDeny(f)
+	res, err := planAndApply(t.Context(), f.engineWith(replacer(t, f, 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,17 +189,8 @@ func TestReplacedDraftPlansAgain(t *testing.T) {
 // after MaxReplans plans, and the run says the tenant kept changing.
 func TestReplansAreBounded(t *testing.T) {
 	f := synced(t)
-	f.repo.write(map[string]string{"actions/deny-blocked-ips/index.js": "exports.onExecutePostLogin = async () => {}; // ours\n"})
-	f.repo.commit("ours")
-	w := &otherWriter{Client: live.NewClient(f.api)}
-	w.afterUpdate = func(ctx context.Context, c live.Client, id string) {
-		theirs := &management.Action{Name: auth0.String("deny-blocked-ips"), SupportedTriggers: []management.ActionTrigger{{ID: auth0.String("post-login"), Version: auth0.String("v3")}},
-			Code: auth0.String("exports.onExecutePostLogin = async () => {}; // theirs\n")}
-		if err := c.Update(ctx, id, theirs); err != nil {
-			t.Error(err)
-		}
-	}
-	res, err := planAndApply(t.Context(), f.engineWith(w))
+	editDeny(f)
+	res, err := planAndApply(t.Context(), f.engineWith(replacer(t, f, -1)))
 	if !errors.Is(err, sync.ErrStale) {
 		t.Fatalf("error = %v, want ErrStale", err)
 	}
