@@ -17,6 +17,7 @@ import (
 	"github.com/actionsync/actionsync/internal/source/gittest"
 	"github.com/auth0/go-auth0"
 	"github.com/auth0/go-auth0/management"
+	"golang.org/x/oauth2/clientcredentials"
 )
 
 // openTenant serves a local tenant on plain HTTP on loopback that takes any
@@ -195,8 +196,12 @@ func TestMaxActions(t *testing.T) {
 		t.Errorf("%d writes past the limit", n)
 	}
 
-	u, _ := url.Parse(startLocalTenant(t, "--max-actions", "2", "--build-delay", "0s"))
-	api, err := management.New(u.Host, management.WithInsecure(), management.WithNoRetries())
+	ltURL, _ := localTenantProcess(t, "--max-actions", "2", "--build-delay", "0s")
+	u, _ := url.Parse(ltURL)
+	// go-auth0 speaks plain HTTP only with WithInsecure's fixed token; a
+	// client-credentials transport puts the tenant's own token in its place.
+	cc := clientcredentials.Config{ClientID: "cid", ClientSecret: "csec", TokenURL: ltURL + "/oauth/token"}
+	api, err := management.New(u.Host, management.WithInsecure(), management.WithNoRetries(), management.WithClient(cc.Client(t.Context())))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,15 +21,15 @@ const nodeDir = "../../test/nodeclients"
 
 // nodeModules installs Auth0's Node tooling (pinned in package-lock.json)
 // from the npm registry, once.
-func nodeModules(t *testing.T) {
-	t.Helper()
+func nodeModules(tb testing.TB) {
+	tb.Helper()
 	if _, err := os.Stat(filepath.Join(nodeDir, "node_modules", "auth0-deploy-cli")); err == nil {
 		return
 	}
-	cmd := exec.CommandContext(t.Context(), "npm", "ci", "--no-audit", "--no-fund")
+	cmd := exec.CommandContext(context.Background(), "npm", "ci", "--no-audit", "--no-fund")
 	cmd.Dir = nodeDir
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("npm ci in test/nodeclients: %v\n%s", err, out)
+		tb.Fatalf("npm ci in test/nodeclients: %v\n%s", err, out)
 	}
 }
 
@@ -37,30 +37,30 @@ func nodeModules(t *testing.T) {
 // address, the certificate file and the request log file.
 func localTenantTLS(t *testing.T) (addr, cert, reqLog string) {
 	t.Helper()
-	dir := t.TempDir()
-	cert, reqLog = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "requests.jsonl")
-	url := startLocalTenant(t, "--tls", "--cert", cert, "--request-log", reqLog, "--build-delay", "200ms",
-		"--client-id", "cid", "--client-secret", "csec")
+	cert = filepath.Join(t.TempDir(), "cert.pem")
+	url, reqLog := localTenantProcess(t, "--tls", "--cert", cert, "--build-delay", "200ms")
 	return strings.TrimPrefix(url, "https://"), cert, reqLog
 }
 
-// startLocalTenant runs `actionsync local-tenant` on a free loopback port
-// with args until the test ends, and returns its URL.
-func startLocalTenant(t *testing.T, args ...string) string {
-	t.Helper()
+// localTenantProcess runs `actionsync local-tenant` on a loopback port with
+// a request log, client credentials cid/csec and args, until the test ends
+// (SIGTERM), and returns its URL and the request log file.
+func localTenantProcess(tb testing.TB, args ...string) (url, reqLog string) {
+	tb.Helper()
+	reqLog = filepath.Join(tb.TempDir(), "requests.jsonl")
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, binary, append([]string{"local-tenant", "--listen", "127.0.0.1:0"}, args...)...)
+	args = append([]string{"local-tenant", "--listen", "127.0.0.1:0", "--request-log", reqLog, "--client-id", "cid", "--client-secret", "csec"}, args...)
+	cmd := exec.CommandContext(ctx, binary, args...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
 		cancel()
 	})
 	sc := bufio.NewScanner(stderr)
-	url := ""
 	for url == "" && sc.Scan() {
 		var line struct{ URL string }
 		json.Unmarshal(sc.Bytes(), &line)
@@ -68,29 +68,27 @@ func startLocalTenant(t *testing.T, args ...string) string {
 	}
 	go io.Copy(io.Discard, stderr)
 	if url == "" {
-		t.Fatal("local-tenant never said where it listens")
+		tb.Fatal("local-tenant never said where it listens")
 	}
-	return url
+	return url, reqLog
 }
 
-func node(t *testing.T, env []string, dir string, args ...string) string {
-	t.Helper()
-	// The deploy CLI spends ~20 s of CPU loading before its first request;
-	// on a loaded machine that is minutes, and a hang is still caught.
-	ctx, cancel := context.WithTimeout(t.Context(), 6*time.Minute)
+func node(tb testing.TB, env []string, dir string, args ...string) string {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("node %v: %v\n%s", args, err, out)
+		tb.Fatalf("node %v: %v\n%s", args, err, out)
 	}
 	return string(out)
 }
 
-func readLog(t *testing.T, path string) []localtenant.Request {
-	t.Helper()
+func readLog(tb testing.TB, path string) []localtenant.Request {
+	tb.Helper()
 	b, _ := os.ReadFile(path)
 	var out []localtenant.Request
 	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {

@@ -76,7 +76,7 @@ type engineFlags struct {
 func (c *engineFlags) bind(fs *flag.FlagSet) {
 	fs.BoolVar(&c.prune, "prune", false, "delete the actions this owner wrote that the repo no longer holds")
 	fs.BoolVar(&c.allowEmpty, "allow-empty", false, "allow a plan that deletes every action this owner wrote")
-	fs.IntVar(&c.parallel, "parallel", 4, "actions applied at once")
+	fs.IntVar(&c.parallel, "parallel", 4, "requests in flight at once (actions waiting for builds hold none)")
 	fs.StringVar(&c.secretKeyFile, "secret-key-file", "", "key for secret fingerprints (default: derived from AUTH0_CLIENT_SECRET)")
 	fs.BoolVar(&c.adoptForeign, "adopt-foreign", false, "take over actions of the repo that another owner wrote (default: refuse them)")
 	bindMaxActions(fs, &c.maxActions)

@@ -1,9 +1,13 @@
 package daemon_test
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/auth0/go-auth0/management"
 )
 
 // BenchmarkPushToLive measures the time from a push to the new code being
@@ -71,3 +75,47 @@ func BenchmarkIdleCost(b *testing.B) {
 // gitChecks counts the daemon's ls-remote calls, from the source-check log
 // the harness's Head wrapper keeps.
 func (h *harness) gitChecks() int { return int(h.heads.Load()) }
+
+// BenchmarkPushToLive40 measures the time from a push that changes 40
+// actions to all 40 new versions deployed, with a 200 ms Git poll interval
+// and 1 s builds: about one build, since the builds run together and each
+// action is deployed as soon as its build is seen done.
+func BenchmarkPushToLive40(b *testing.B) {
+	const n = 40
+	files := func(gen int) map[string]string {
+		out := map[string]string{"triggers.yaml": "post-login:\n  - action-00\n"}
+		for i := range n {
+			name := fmt.Sprintf("action-%02d", i)
+			out["actions/"+name+"/action.yaml"] = "trigger:\n  id: post-login\n  version: v3\n"
+			out["actions/"+name+"/index.js"] = fmt.Sprintf("exports.onExecutePostLogin = async () => {}; // %d\n", gen)
+		}
+		return out
+	}
+	live := func(h *harness, gen int) bool {
+		l, err := h.srv.API.Action.List(context.Background(), management.PerPage(100))
+		if err != nil || len(l.Actions) != n {
+			return false
+		}
+		for _, a := range l.Actions {
+			if !strings.Contains(a.GetDeployedVersion().GetCode(), fmt.Sprintf("// %d\n", gen)) {
+				return false
+			}
+		}
+		return true
+	}
+	o := newOrigin(b)
+	o.commit(files(0))
+	o.push()
+	h := startWith(b, o, 200*time.Millisecond, time.Hour, time.Second)
+	h.eventually("all live", func() bool { return live(h, 0) })
+	var total time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		o.commit(files(i + 1))
+		start := time.Now()
+		o.push()
+		h.eventually("the push live", func() bool { return live(h, i+1) })
+		total += time.Since(start)
+	}
+	b.ReportMetric(total.Seconds()/float64(b.N), "s/push")
+}

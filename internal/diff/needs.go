@@ -51,3 +51,11 @@ func RollbackCandidates(desired *manifest.Repo, live *tenant.State, opts Options
 	}
 	return out
 }
+
+// DraftMatches reports whether the live draft l is what the commit makes of
+// a: the same code, dependencies, runtime, trigger, owner and secrets. The
+// engine asks it of the drafts it waits on, to tell its own write from
+// another writer's.
+func DraftMatches(a *manifest.Action, l *tenant.Action, opts Options) bool {
+	return desiredContent(a, opts.owner(), opts.SecretKey).equal(draftContent(l))
+}

@@ -134,7 +134,7 @@ func Compute(desired *manifest.Repo, live *tenant.State, opts Options) (*Plan, e
 		return nil, errors.Join(errs...)
 	}
 	for _, t := range desired.Triggers {
-		if s, ok := planBindings(t, desired, live, opts.owner()); ok {
+		if s, ok := PlanTrigger(t, desired, live, opts.owner()); ok {
 			p.Steps = append(p.Steps, s)
 		}
 	}
@@ -246,7 +246,12 @@ func rollbackTarget(want content, l *tenant.Action) *tenant.Version {
 	return best
 }
 
-func planBindings(t *manifest.Trigger, desired *manifest.Repo, live *tenant.State, owner string) (Step, bool) {
+// PlanTrigger plans one managed trigger's bindings from live (its
+// Bindings[t.ID] and the owners of the actions bound): a bind step when they
+// differ from the order the commit wants (DesiredBindings). The engine calls
+// it again with the bindings read just before it writes them, so that what
+// another writer did meanwhile is seen.
+func PlanTrigger(t *manifest.Trigger, desired *manifest.Repo, live *tenant.State, owner string) (Step, bool) {
 	want := DesiredBindings(t, desired, live, owner)
 	have := make([]Binding, len(live.Bindings[t.ID]))
 	for i, b := range live.Bindings[t.ID] {

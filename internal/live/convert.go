@@ -6,8 +6,8 @@ import (
 )
 
 // listedAction is an action as the API answers it, with the fields
-// go-auth0's Action lacks: a failed build's errors and the Marketplace
-// integration it was installed from.
+// go-auth0's Action lacks: a failed build's errors, the Marketplace
+// integration it was installed from, and its newest version's number.
 type listedAction struct {
 	management.Action
 	Errors []struct {
@@ -15,6 +15,10 @@ type listedAction struct {
 	} `json:"errors"`
 	InstalledIntegrationID string          `json:"installed_integration_id"`
 	Integration            *map[string]any `json:"integration"`
+	CurrentVersion         *struct {
+		ID     string `json:"id"`
+		Number int    `json:"number"`
+	} `json:"current_version"`
 }
 
 func (a *listedAction) model() *tenant.Action {
@@ -39,6 +43,12 @@ func (a *listedAction) model() *tenant.Action {
 	}
 	if v := a.DeployedVersion; v != nil {
 		out.Deployed = version(v, out.Runtime)
+		if c := a.CurrentVersion; c != nil && c.Number == 1 && c.ID == out.Deployed.ID {
+			// Version 1 is the newest and the deployed one: the only one
+			// there ever was, and the listing holds it whole. Its versions
+			// are known without reading them.
+			out.Versions = []tenant.Version{*out.Deployed}
+		}
 	}
 	return out
 }

@@ -1,7 +1,7 @@
 // Package live reads a tenant's Actions through go-auth0 into the model of
 // internal/tenant, in a handful of calls: the trigger catalogue, every
 // action (paged), the bindings of the triggers asked for, and versions only
-// where asked. A read that fails or is cut short is an error, never a
+// where asked and the listing did not already tell them. A read that fails or is cut short is an error, never a
 // smaller state.
 package live
 
@@ -84,10 +84,15 @@ func (r *Reader) ReadBindings(ctx context.Context, st *tenant.State, triggers []
 	return nil
 }
 
-// ReadVersions loads the versions of the named actions of st.
+// ReadVersions loads the versions of the named actions of st, but for those
+// whose versions the listing already told (an action whose only version is
+// the deployed one).
 func (r *Reader) ReadVersions(ctx context.Context, st *tenant.State, names []string) error {
 	for _, name := range names {
 		a := st.Action(name)
+		if a.Versions != nil {
+			continue
+		}
 		vs, err := r.Versions(ctx, a.ID, a.Runtime)
 		if err != nil {
 			return fmt.Errorf("list versions of %s: %w", name, err)

@@ -169,26 +169,41 @@ func TestListThatKeepsChangingIsAnError(t *testing.T) {
 }
 
 // TestVersionsOnlyForCandidates: versions are read for an action whose
-// draft differs from the commit, and for no other.
+// draft differs from the commit, and for no other; and not even then when
+// the listing shows its only version (version 1, deployed).
 func TestVersionsOnlyForCandidates(t *testing.T) {
 	srv := tenanttest.Start(t, localtenant.Options{Node: "-"})
 	same := &manifest.Action{Name: "same", Trigger: tenant.TriggerRef{ID: "post-login", Version: "v3"}, Runtime: "node22", Code: code}
 	createWith(t, srv, "same", stamp.For(same, stamp.DefaultOwner, "c1", nil).Code(code))
-	create(t, srv, "changed")
-	changed := *same
+	twice := create(t, srv, "changed")
+	if _, err := srv.API.Action.Deploy(t.Context(), twice.GetID()); err != nil {
+		t.Fatal(err)
+	}
+	create(t, srv, "changed-once")
+	changed, changedOnce := *same, *same
 	changed.Name, changed.Code = "changed", "// new"
-	desired := &manifest.Repo{Actions: []*manifest.Action{&changed, same}}
+	changedOnce.Name, changedOnce.Code = "changed-once", "// new"
+	desired := &manifest.Repo{Actions: []*manifest.Action{&changed, &changedOnce, same}}
 	r := reader(srv)
 	st, err := r.Read(t.Context())
-	if err == nil {
-		err = r.ReadVersions(t.Context(), st, diff.RollbackCandidates(desired, st, diff.Options{}))
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Action("changed").Versions == nil || st.Action("same").Versions != nil {
-		t.Errorf("versions read for changed: %v, for same: %v; want only changed",
-			st.Action("changed").Versions != nil, st.Action("same").Versions != nil)
+	before := r.Calls()
+	if err := r.ReadVersions(t.Context(), st, diff.RollbackCandidates(desired, st, diff.Options{})); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.Calls() - before; n != 1 {
+		t.Errorf("%d versions reads, want 1 (changed's)", n)
+	}
+	for name, want := range map[string][]int{"changed": {2, 1}, "changed-once": {1}, "same": {1}} {
+		var got []int
+		for _, v := range st.Action(name).Versions {
+			got = append(got, v.Number)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("versions of %s = %v, want %v", name, got, want)
+		}
 	}
 }
 

@@ -21,153 +21,303 @@ import (
 	"github.com/auth0/go-auth0/management"
 )
 
-// createAttempts bounds the creates of one action in one run.
-const createAttempts = 5
+const (
+	// createAttempts bounds the creates of one action in one round.
+	createAttempts = 5
+	// deployAttempts bounds the deploys of one draft in one round: a deploy
+	// answered "not built" (another writer changed the draft after it was
+	// seen built) waits for the build again.
+	deployAttempts = 3
+	// MaxReplans bounds the plans Apply makes again from a fresh read when
+	// the tenant changed under it.
+	MaxReplans = 3
+)
 
-// run is the state of one Apply: the build waits' shared listing.
+// Apply makes the plan's changes, and plans again from a fresh read when
+// the tenant changed under it (see the package doc), MaxReplans times at
+// most. A step that fails leaves what it did not touch as it was; the
+// others go on. The error joins a *StepError for every failed step.
+func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
+	res := &Result{Revision: p.Revision, Plan: p.Changes, Applied: []StepResult{}, Reads: p.Reads}
+	for cur := p; !cur.Changes.Empty(); {
+		applied := e.applyRound(ctx, cur)
+		stale := slices.ContainsFunc(applied, StepResult.stale)
+		if !stale || res.Replans == MaxReplans || ctx.Err() != nil {
+			res.Applied = append(res.Applied, applied...)
+			break
+		}
+		res.Applied = append(res.Applied, slices.DeleteFunc(applied, StepResult.stale)...)
+		res.Replans++
+		e.log.Warn("the tenant changed under this run; planning again from a fresh read", "commit", p.Revision, "replan", res.Replans)
+		next, err := e.planFrom(ctx, p.Revision, p.desired)
+		if err != nil {
+			return res, errors.Join(stepErrors(res.Applied), fmt.Errorf("plan again: %w", err))
+		}
+		res.Reads += next.Reads
+		cur = next
+	}
+	return res, stepErrors(res.Applied)
+}
+
+// run is one round of Apply: one plan's steps, the build waits' watcher,
+// and the slots that bound the requests in flight.
 type run struct {
 	*Engine
 	plan   *Plan
 	log    *slog.Logger
 	reader *live.Reader
-	cache  *statusCache
+	watch  *watcher
+	slots  chan struct{}
 }
 
-// Apply makes the plan's changes: actions first (bounded in parallel), then
-// each trigger's bindings once every action it names is deployed, then
-// deletes. A step that fails leaves what it did not touch as it was; the
-// others go on. The error joins a *StepError for every failed step.
-func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
-	res := &Result{Revision: p.Revision, Plan: p.Changes, Applied: []StepResult{}, Reads: p.Reads}
-	if p.Changes.Empty() {
-		return res, nil
-	}
-	r := &run{Engine: e, plan: p, log: e.log.With("commit", p.Revision), reader: live.NewReader(e.api)}
-	r.cache = newStatusCache(r)
-	res.Applied = r.apply(ctx)
-	return res, stepErrors(res.Applied)
+// applyRound makes one plan's changes as a pipeline: every action's write
+// at once (paced by the slots and the rate limit), each action deployed as
+// soon as its build is seen done, each trigger's bindings once the actions
+// it names are done, then the deletes.
+func (e *Engine) applyRound(ctx context.Context, p *Plan) []StepResult {
+	ctx, cancel := context.WithCancel(ctx)
+	r := &run{Engine: e, plan: p, log: e.log.With("commit", p.Revision), reader: live.NewReader(e.api), slots: make(chan struct{}, e.opts.Parallel)}
+	r.watch = newWatcher(r)
+	go r.watch.loop(ctx)
+	defer func() { cancel(); <-r.watch.done }()
+	return r.apply(ctx)
 }
 
 func (r *run) apply(ctx context.Context) []StepResult {
-	var actionSteps, bindSteps, deleteSteps []diff.Step
-	for _, s := range r.plan.Changes.Steps {
-		switch s.Kind {
-		case diff.Bind:
-			bindSteps = append(bindSteps, s)
-		case diff.Delete:
-			deleteSteps = append(deleteSteps, s)
-		default:
-			actionSteps = append(actionSteps, s)
-		}
-	}
-	results := r.applyActions(ctx, actionSteps)
-	failed := map[string]bool{}
-	for _, res := range results {
-		if res.Err != nil {
-			failed[res.Subject] = true
-		}
-	}
-	for _, s := range bindSteps {
-		results = append(results, r.bind(ctx, s, failed))
-	}
-	for _, s := range deleteSteps {
-		results = append(results, r.delete(ctx, s))
-	}
-	return results
-}
-
-func (r *run) applyActions(ctx context.Context, steps []diff.Step) []StepResult {
+	steps := r.plan.Changes.Steps
 	out := make([]StepResult, len(steps))
-	sem := make(chan struct{}, r.opts.Parallel)
+	finished := map[string]chan struct{}{} // closed once the action's step is done
+	for _, s := range steps {
+		if s.Kind != diff.Bind && s.Kind != diff.Delete {
+			finished[s.Action] = make(chan struct{})
+		}
+	}
+	// outcome waits for the step of the action called name, if the plan
+	// has one, and returns its error.
+	outcome := func(name string) (bool, error) {
+		i := slices.IndexFunc(steps, func(s diff.Step) bool { return s.Action == name && s.Kind != diff.Delete })
+		if i < 0 {
+			return false, nil
+		}
+		select {
+		case <-finished[name]:
+			return true, out[i].Err
+		case <-ctx.Done():
+			return true, ctx.Err()
+		}
+	}
 	var wg gosync.WaitGroup
 	for i, s := range steps {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			alog := r.log.With("action", s.Action, "step", string(s.Kind))
-			defer func() {
-				// A bug in one step fails that step, not the process: main's
-				// recover cannot reach this goroutine, and a crash exits 2,
-				// which a dry run's caller reads as "changes pending".
-				if p := recover(); p != nil {
-					out[i] = StepResult{Kind: s.Kind, Subject: s.Action, Err: fmt.Errorf("internal error: %v", p)}
-					alog.Error("step panicked", "panic", p)
-				}
-			}()
-			v, err := r.applyAction(ctx, alog, r.plan.desired.Action(s.Action), s)
-			out[i] = StepResult{Kind: s.Kind, Subject: s.Action, Version: v, Err: err}
-			if err != nil {
-				alog.Error("step failed", "err", err)
-			} else {
-				alog.Info("step done", "version", v)
-			}
-		}()
+		switch s.Kind {
+		case diff.Delete:
+		case diff.Bind:
+			wg.Go(func() { out[i] = r.guard(s, func() StepResult { return r.bind(ctx, s, outcome) }) })
+		default:
+			wg.Go(func() {
+				defer close(finished[s.Action])
+				out[i] = r.guard(s, func() StepResult { return r.applyAction(ctx, s) })
+			})
+		}
 	}
 	wg.Wait()
+	r.deletes(ctx, steps, out)
 	return out
 }
 
-// applyAction brings one action to the commit and returns the number of the
-// version it deployed.
-func (r *run) applyAction(ctx context.Context, log *slog.Logger, a *manifest.Action, s diff.Step) (int, error) {
-	id := s.ActionID
-	var err error
-	switch s.Kind {
-	case diff.Create:
-		id, err = r.create(ctx, log, a)
-	case diff.Update, diff.Adopt:
-		err = r.api.Update(ctx, id, r.changes(a, s.Fields))
-	case diff.Rollback:
-		// go-auth0 sends no body; the draft must follow the rollback.
-		v, err := r.api.DeployVersion(ctx, id, s.Version.ID, management.Body([]byte(`{"update_draft":true}`)))
-		if err != nil {
-			return 0, fmt.Errorf("roll back to version %d: %w", s.Version.Number, err)
+// deletes runs the delete steps, last: a delete waits for the bindings
+// that unbind it. When a trigger is to be planned again, so are they.
+func (r *run) deletes(ctx context.Context, steps []diff.Step, out []StepResult) {
+	replan := slices.ContainsFunc(out, StepResult.stale)
+	var wg gosync.WaitGroup
+	for i, s := range steps {
+		switch {
+		case s.Kind != diff.Delete:
+		case replan:
+			out[i] = StepResult{Kind: s.Kind, Subject: s.Action, Err: stale("a step before it is planned again")}
+		default:
+			wg.Go(func() { out[i] = r.guard(s, func() StepResult { return r.delete(ctx, s) }) })
 		}
-		return v.Number, r.waitDeployed(ctx, id, v.GetID())
 	}
+	wg.Wait()
+}
+
+// guard runs one step. A bug in it fails that step, not the process:
+// main's recover cannot reach this goroutine, and a crash exits 2, which a
+// dry run's caller reads as "changes pending".
+func (r *run) guard(s diff.Step, step func() StepResult) (res StepResult) {
+	subject := s.Action
+	if s.Kind == diff.Bind {
+		subject = s.Trigger
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			res = StepResult{Kind: s.Kind, Subject: subject, Err: fmt.Errorf("internal error: %v", p)}
+			r.log.Error("step panicked", "step", string(s.Kind), "subject", subject, "panic", p)
+		}
+	}()
+	return step()
+}
+
+// call makes one request (or one paged read), holding one of the
+// Options.Parallel slots while it is in flight.
+func (r *run) call(ctx context.Context, fn func() error) error {
+	select {
+	case r.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-r.slots }()
+	return fn()
+}
+
+func (r *run) applyAction(ctx context.Context, s diff.Step) StepResult {
+	log := r.log.With("action", s.Action, "step", string(s.Kind))
+	v, err := r.actionStep(ctx, log, r.plan.desired.Action(s.Action), s)
 	if err != nil {
-		return 0, err
+		log.Error("step failed", "err", err)
+	} else {
+		log.Info("step done", "version", v)
 	}
-	if err := r.waitBuilt(ctx, log, id); err != nil {
-		return 0, err
+	return StepResult{Kind: s.Kind, Subject: s.Action, Version: v, Err: err}
+}
+
+// actionStep brings one action to the commit and returns the number of the
+// version it deployed.
+func (r *run) actionStep(ctx context.Context, log *slog.Logger, a *manifest.Action, s diff.Step) (int, error) {
+	switch s.Kind {
+	case diff.Rollback:
+		return r.rollback(ctx, s)
+	case diff.Create:
+		id, err := r.create(ctx, log, a)
+		if err != nil {
+			return 0, err
+		}
+		return r.deployWhenBuilt(ctx, a, id, time.Now())
+	case diff.Update, diff.Adopt:
+		err := r.call(ctx, func() error { return r.api.Update(ctx, s.ActionID, r.changes(a, s.Fields)) })
+		if err != nil {
+			return 0, fmt.Errorf("update: %w", staleIfGone(err))
+		}
+		return r.deployWhenBuilt(ctx, a, s.ActionID, time.Now())
 	}
-	v, err := r.api.Deploy(ctx, id)
+	// A deploy of a draft that already matches: as read, it may be built.
+	if l := r.plan.live.Action(a.Name); l != nil && l.Status == tenant.StatusBuilt {
+		return r.deployWhenBuilt(ctx, a, s.ActionID, time.Time{})
+	}
+	return r.deployWhenBuilt(ctx, a, s.ActionID, time.Now())
+}
+
+// rollback deploys an earlier version, the draft following it.
+func (r *run) rollback(ctx context.Context, s diff.Step) (int, error) {
+	var v *management.ActionVersion
+	err := r.call(ctx, func() (err error) {
+		// go-auth0 sends no body; the draft must follow the rollback.
+		v, err = r.api.DeployVersion(ctx, s.ActionID, s.Version.ID, management.Body([]byte(`{"update_draft":true}`)))
+		return err
+	})
 	if err != nil {
-		return 0, fmt.Errorf("deploy: %w", err)
+		return 0, fmt.Errorf("roll back to version %d: %w", s.Version.Number, staleIfGone(err))
 	}
-	return v.Number, r.waitDeployed(ctx, id, v.GetID())
+	return v.Number, r.confirmDeployed(ctx, s.ActionID, v)
+}
+
+// deployWhenBuilt waits for the draft written at since to be built (no
+// wait when since is zero: the draft was read built), then deploys it.
+func (r *run) deployWhenBuilt(ctx context.Context, a *manifest.Action, id string, since time.Time) (int, error) {
+	var err error
+	for range deployAttempts {
+		if !since.IsZero() {
+			if err := r.watch.await(ctx, id, since, true, r.builtCheck(a)); err != nil {
+				return 0, err
+			}
+		}
+		var v *management.ActionVersion
+		err = r.call(ctx, func() (err error) { v, err = r.api.Deploy(ctx, id); return err })
+		if err == nil {
+			return v.Number, r.confirmDeployed(ctx, id, v)
+		}
+		if !isStatus(err, http.StatusBadRequest) {
+			break
+		}
+		// Not built: another writer changed the draft after it was seen
+		// built, or the read that said built is old. Wait for the build.
+		since = time.Now()
+	}
+	return 0, fmt.Errorf("deploy: %w", staleIfGone(err))
+}
+
+// builtCheck says whether a's draft, as listed, is built; a draft that is
+// no longer what this run wrote was replaced by another writer.
+func (r *run) builtCheck(a *manifest.Action) func(*tenant.Action) (bool, error) {
+	return func(l *tenant.Action) (bool, error) {
+		if !diff.DraftMatches(a, l, r.planOptions(r.plan.desired)) {
+			return false, stale("the draft of %s was replaced by another writer", a.Name)
+		}
+		switch l.Status {
+		case tenant.StatusBuilt:
+			return true, nil
+		case tenant.StatusFailed:
+			return false, fmt.Errorf("%w: %s", ErrBuildFailed, strings.Join(l.BuildErrors, "; "))
+		}
+		return false, nil
+	}
+}
+
+// confirmDeployed returns once version v is the action's deployed one. A
+// deploy (or rollback) that answers with the version built is taken at its
+// word, at no cost: Auth0 documents that the tenant runs the new version
+// at once, though the answer itself says "deployed": false (the recorded
+// answers do). Any other answer is waited on, and a newer version deployed
+// meanwhile means another writer replaced it.
+func (r *run) confirmDeployed(ctx context.Context, id string, v *management.ActionVersion) error {
+	if v.Deployed || tenant.BuildStatus(v.GetStatus()) == tenant.StatusBuilt {
+		return nil
+	}
+	return r.watch.await(ctx, id, time.Now(), false, func(l *tenant.Action) (bool, error) {
+		switch {
+		case l.Deployed == nil:
+			return false, nil
+		case l.Deployed.ID == v.GetID():
+			return true, nil
+		case l.Deployed.Number > v.Number:
+			return false, stale("version %d was replaced by version %d", v.Number, l.Deployed.Number)
+		}
+		return false, nil
+	})
 }
 
 // create makes the action. A create is never sent twice without looking
 // the action up by name first: after a failed create a found action is
 // updated instead, and a missing one is created again, createAttempts times
-// at most.
+// at most. A permanent answer ends it at once; a 409 means another writer
+// created the action since the plan read the tenant.
 func (r *run) create(ctx context.Context, log *slog.Logger, a *manifest.Action) (string, error) {
 	all := []tenant.Field{tenant.FieldCode, tenant.FieldDependencies, tenant.FieldRuntime, tenant.FieldSecrets, tenant.FieldOwner}
 	var err error
-	for attempt := 0; attempt < createAttempts; attempt++ {
+	for attempt := range createAttempts {
 		if attempt > 0 {
 			if err := backoff.Sleep(ctx, r.opts.Poll<<attempt); err != nil {
 				return "", err
 			}
 		}
 		body := r.changes(a, all)
-		if err = r.api.Create(ctx, body); err == nil {
+		if err = r.call(ctx, func() error { return r.api.Create(ctx, body) }); err == nil {
 			return body.GetID(), nil
 		}
-		var me management.Error
-		if errors.As(err, &me) && me.Status() == http.StatusBadRequest {
-			break // the tenant refuses this action; another try would too
+		switch {
+		case isStatus(err, http.StatusConflict):
+			return "", stale("create answered 409: another writer created %s", a.Name)
+		case permanent(err):
+			return "", fmt.Errorf("create: %w", err)
 		}
-		found, lerr := r.findByName(ctx, a.Name)
-		if lerr != nil {
+		var found *management.Action
+		if lerr := r.call(ctx, func() (err error) { found, err = r.findByName(ctx, a.Name); return err }); lerr != nil {
 			return "", fmt.Errorf("create: %w (and looking it up: %v)", err, lerr)
 		}
 		if found != nil {
 			log.Warn("create answered an error but the action exists; updating it instead", "err", err)
-			return found.GetID(), r.api.Update(ctx, found.GetID(), r.changes(a, all))
+			uerr := r.call(ctx, func() error { return r.api.Update(ctx, found.GetID(), r.changes(a, all)) })
+			return found.GetID(), staleIfGone(uerr)
 		}
 		log.Warn("create failed and the action does not exist; trying again", "err", err)
 	}
@@ -225,68 +375,46 @@ func (r *run) code(a *manifest.Action) string {
 	return stamp.For(a, r.plan.Owner, r.plan.Revision, r.opts.SecretKey).Code(a.Code)
 }
 
-// waitBuilt polls the draft until it is built; a failed build is an error
-// carrying the build's errors.
-func (r *run) waitBuilt(ctx context.Context, log *slog.Logger, id string) error {
-	r.cache.enter()
-	defer r.cache.leave()
-	since := time.Now()
-	deadline := since.Add(r.opts.BuildTimeout)
-	for {
-		a, err := r.cache.status(ctx, id, since)
-		if err != nil {
-			return fmt.Errorf("read the draft: %w", err)
-		}
-		switch a.Status {
-		case tenant.StatusBuilt:
-			return nil
-		case tenant.StatusFailed:
-			return fmt.Errorf("%w: %s", ErrBuildFailed, strings.Join(a.BuildErrors, "; "))
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the build is still %s after %v", a.Status, r.opts.BuildTimeout)
-		}
-		log.Debug("waiting for the build", "status", string(a.Status))
-		if err := backoff.Sleep(ctx, r.opts.Poll); err != nil {
-			return err
-		}
-	}
-}
-
-// waitDeployed polls until the version is the action's deployed version.
-func (r *run) waitDeployed(ctx context.Context, id, versionID string) error {
-	r.cache.enter()
-	defer r.cache.leave()
-	deadline := time.Now().Add(r.opts.BuildTimeout)
-	for {
-		a, err := r.cache.status(ctx, id, time.Time{})
-		if err != nil {
-			return fmt.Errorf("read the action: %w", err)
-		}
-		if a.Deployed != nil && a.Deployed.ID == versionID {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("version %s is still not deployed after %v", versionID, r.opts.BuildTimeout)
-		}
-		if err := backoff.Sleep(ctx, r.opts.Poll); err != nil {
-			return err
-		}
-	}
-}
-
-// bind writes a trigger's whole order. An action whose step failed keeps
-// the binding it had: bound where it was, unbound if it was not.
-func (r *run) bind(ctx context.Context, s diff.Step, failed map[string]bool) StepResult {
+// bind writes a trigger's whole order, once every action it names is done,
+// planned again from its bindings as read just before the write: what
+// another writer bound meanwhile is seen. An action whose step failed
+// keeps the binding it has: bound where the commit puts it if it is bound,
+// unbound if it is not. When an action it names is to be planned again, so
+// is the trigger.
+func (r *run) bind(ctx context.Context, s diff.Step, outcome func(string) (bool, error)) StepResult {
 	res := StepResult{Kind: diff.Bind, Subject: s.Trigger}
-	wasBound := map[string]bool{}
-	for _, b := range r.plan.live.Bindings[s.Trigger] {
-		wasBound[b.Action] = true
-	}
-	var bs []*management.ActionBinding
+	failed := map[string]bool{}
 	for _, b := range s.Bindings {
-		if failed[b.Action] && !wasBound[b.Action] {
-			r.log.Warn("not binding an action whose step failed", "trigger", s.Trigger, "action", b.Action)
+		ok, err := outcome(b.Action)
+		if ok && isStale(err) {
+			res.Err = stale("%s is planned again", b.Action)
+			return res
+		}
+		failed[b.Action] = ok && err != nil
+	}
+	var fresh []tenant.Binding
+	if res.Err = r.call(ctx, func() (err error) { fresh, err = r.reader.Bindings(ctx, s.Trigger); return err }); res.Err != nil {
+		return res
+	}
+	step, ok := diff.PlanTrigger(r.plan.desired.Trigger(s.Trigger), r.plan.desired, r.plan.live.WithBindings(s.Trigger, fresh), r.plan.Owner)
+	if !ok {
+		r.log.Info("the bindings already are the commit's", "trigger", s.Trigger)
+		return res
+	}
+	bs := r.order(s.Trigger, step, failed)
+	if res.Err = r.call(ctx, func() error { return r.api.UpdateBindings(ctx, s.Trigger, bs) }); res.Err != nil {
+		r.log.Error("bind failed", "trigger", s.Trigger, "err", res.Err)
+	}
+	return res
+}
+
+// order is the list to write: the step's, but for failed actions that are
+// not bound now.
+func (r *run) order(trigger string, step diff.Step, failed map[string]bool) []*management.ActionBinding {
+	bs := []*management.ActionBinding{}
+	for _, b := range step.Bindings {
+		if failed[b.Action] && !slices.ContainsFunc(step.Previous, func(p diff.Binding) bool { return p.Action == b.Action }) {
+			r.log.Warn("not binding an action whose step failed", "trigger", trigger, "action", b.Action)
 			continue
 		}
 		bs = append(bs, &management.ActionBinding{
@@ -294,20 +422,13 @@ func (r *run) bind(ctx context.Context, s diff.Step, failed map[string]bool) Ste
 			DisplayName: auth0.String(b.DisplayName),
 		})
 	}
-	if bs == nil {
-		bs = []*management.ActionBinding{}
-	}
-	if res.Err = r.api.UpdateBindings(ctx, s.Trigger, bs); res.Err != nil {
-		r.log.Error("bind failed", "trigger", s.Trigger, "err", res.Err)
-	}
-	return res
+	return bs
 }
 
 func (r *run) delete(ctx context.Context, s diff.Step) StepResult {
 	res := StepResult{Kind: diff.Delete, Subject: s.Action}
-	err := r.api.Delete(ctx, s.ActionID)
-	var me management.Error
-	if errors.As(err, &me) && me.Status() == http.StatusNotFound {
+	err := r.call(ctx, func() error { return r.api.Delete(ctx, s.ActionID) })
+	if isStatus(err, http.StatusNotFound) {
 		err = nil // already gone: a repeated delete converges
 	}
 	if res.Err = err; err != nil {

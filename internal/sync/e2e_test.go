@@ -140,6 +140,10 @@ func TestRevertIsRollback(t *testing.T) {
 	if res.Applied[0].Version != 3 {
 		t.Errorf("rollback made version %d, want 3", res.Applied[0].Version)
 	}
+	// The rollback's answer says the version is built: no read waits on it.
+	if n := reads(f.srv); n != res.Reads {
+		t.Errorf("%d reads, want the plan's %d alone", n, res.Reads)
+	}
 	assertSteady(t, f)
 }
 

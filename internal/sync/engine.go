@@ -2,6 +2,31 @@
 // the commit, loads and validates it, reads the tenant and computes the
 // changes; Apply makes them. --dry-run and the drift report call Plan only;
 // --once and the daemon call Plan, then Apply.
+//
+// Apply is a pipeline. Options.Parallel bounds the requests in flight, not
+// the actions: every draft is written at once (creates, updates and
+// rollbacks, paced by the tenant's rate limit, writes before reads), all
+// builds run together on the tenant's side, and each action is deployed as
+// soon as a listing shows its build done. One listing a round serves every
+// wait, and rounds follow the builds: first look once the typical build
+// time seen so far has passed, then back off. A deploy answered with a
+// built version costs no further read. Each trigger's bindings are written
+// once every action they name is done, and deletes come last.
+//
+// One writer at a time, and never a lost binding: another writer (a second
+// CI job, a person in the dashboard) may change the tenant while Apply
+// runs. Bindings are written from the trigger's bindings as read just
+// before the write, planned again from them, so what another writer bound
+// meanwhile is kept and the order is the commit's. A step that finds its
+// plan's reads stale (a create answered 409; an update, deploy or rollback
+// answered 404; a draft or deployed version the wait sees replaced by
+// someone else) ends at once with ErrStale, never forced and never waited
+// out; the triggers that name it and the deletes wait too. When the round
+// is over, Apply reads the tenant again and plans the same commit again,
+// and applies that plan: MaxReplans times at most, after which the stale
+// steps are the run's errors. This lives inside Apply so that --once and
+// the daemon share it; two writers of the same commit so both end with
+// exit 0 and the commit's state.
 package sync
 
 import (
@@ -58,23 +83,28 @@ type Options struct {
 	MaxActions int
 	// Manifest says where secret values come from.
 	Manifest manifest.Options
-	// Parallel bounds the actions applied at once; 0 means 4.
+	// Parallel bounds the requests in flight at once; 0 means 4. Actions
+	// waiting for their builds hold none.
 	Parallel int
-	// Poll is the wait between reads while a build runs; 0 means 500ms.
+	// Poll is the shortest time between two looks at the tenant while
+	// builds run, and the first wait before any build time is known; 0
+	// means 500ms.
 	Poll time.Duration
 	// BuildTimeout bounds the wait for one build; 0 means 5 minutes.
 	BuildTimeout time.Duration
 	Logger       *slog.Logger
 }
 
-// Engine syncs one source into one tenant. It keeps no state between calls:
-// Plan and Apply may run concurrently, though two Applies against one
-// tenant are two writers, whichever engines they come from.
+// Engine syncs one source into one tenant. It keeps no state between calls
+// but the build times it has seen, which only time its looks: Plan and
+// Apply may run concurrently, and two Applies against one tenant are two
+// writers (see the package doc), whichever engines they come from.
 type Engine struct {
-	api  API
-	src  Source
-	opts Options
-	log  *slog.Logger
+	api   API
+	src   Source
+	opts  Options
+	log   *slog.Logger
+	times *buildTimes
 }
 
 // New returns an engine that syncs src into the tenant behind m.
@@ -100,7 +130,7 @@ func NewWith(api API, src Source, opts Options) *Engine {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{api: api, src: src, opts: opts, log: log}
+	return &Engine{api: api, src: src, opts: opts, log: log, times: &buildTimes{}}
 }
 
 // Plan is a commit, the tenant as read, and the changes that make the
@@ -145,6 +175,11 @@ func (e *Engine) Plan(ctx context.Context) (*Plan, error) {
 	if err := e.needKey(desired); err != nil {
 		return nil, err
 	}
+	return e.planFrom(ctx, rev, desired)
+}
+
+// planFrom reads the tenant and plans desired, the commit rev.
+func (e *Engine) planFrom(ctx context.Context, rev string, desired *manifest.Repo) (*Plan, error) {
 	opts := e.planOptions(desired)
 	st, reads, err := e.read(ctx, desired, opts)
 	if err != nil {

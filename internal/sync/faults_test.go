@@ -2,7 +2,10 @@ package sync_test
 
 import (
 	"fmt"
+	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/actionsync/actionsync/internal/localtenant"
 	"github.com/actionsync/actionsync/internal/sync"
@@ -66,4 +69,28 @@ func TestFaultsConverge(t *testing.T) {
 	}
 	assertSteady(t, f)
 	t.Logf("converged in %d runs", runs)
+}
+
+// TestBuildWaitsShareListings: the build waits of a first sync of 40
+// actions are answered by a few listings of the tenant, each serving every
+// waiting action, not by reads of each action.
+func TestBuildWaitsShareListings(t *testing.T) {
+	const n = 40
+	f := newFixture(t, manyActions(n), localtenant.Options{BuildDelay: 300 * time.Millisecond})
+	if _, _, err := f.reconcile(sync.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	lists, reads := 0, 0
+	for _, r := range f.srv.Requests() {
+		switch {
+		case r.Method != http.MethodGet:
+		case r.Path == "/api/v2/actions/actions":
+			lists++
+		case strings.HasPrefix(r.Path, "/api/v2/actions/actions/"):
+			reads++
+		}
+	}
+	if lists > n/2 || reads != 0 {
+		t.Errorf("%d listings and %d reads of one action for %d builds; want a few listings and no reads", lists, reads, n)
+	}
 }

@@ -4,12 +4,56 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"time"
 
 	"github.com/actionsync/actionsync/internal/diff"
+	"github.com/auth0/go-auth0/management"
 )
 
 // ErrBuildFailed is wrapped by the error of an action whose build failed.
 var ErrBuildFailed = errors.New("build failed")
+
+// ErrStale is wrapped by the error of a step that found the tenant changed
+// under the plan: another writer created, deleted or replaced what the plan
+// read. Apply plans such a step again from a fresh read; it is an error
+// only once MaxReplans are spent.
+var ErrStale = errors.New("the tenant changed under this run")
+
+func stale(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrStale, fmt.Sprintf(format, args...))
+}
+
+func isStale(err error) bool { return errors.Is(err, ErrStale) }
+
+// staleIfGone marks a 404, which a write to an action the plan read
+// answers only when another writer deleted it, as ErrStale.
+func staleIfGone(err error) error {
+	if isStatus(err, http.StatusNotFound) {
+		return fmt.Errorf("%w: %w", ErrStale, err)
+	}
+	return err
+}
+
+func isStatus(err error, code int) bool {
+	var me management.Error
+	return errors.As(err, &me) && me.Status() == code
+}
+
+// permanent reports whether err is an answer that a retry would get again:
+// any 4xx but 408 (timeout) and 429 (rate limit).
+func permanent(err error) bool {
+	var me management.Error
+	if !errors.As(err, &me) {
+		return false
+	}
+	c := me.Status()
+	return c >= 400 && c < 500 && c != http.StatusRequestTimeout && c != http.StatusTooManyRequests
+}
+
+func errTimeout(d time.Duration) error {
+	return fmt.Errorf("still not done after %v", d)
+}
 
 // Result is what an Apply did.
 type Result struct {
@@ -17,9 +61,15 @@ type Result struct {
 	Plan     *diff.Plan `json:"plan"`
 	// Applied lists the outcome of each step, in plan order.
 	Applied []StepResult `json:"applied"`
-	// Reads is the number of API calls the plan took.
+	// Reads is the number of API calls the plan took, and the plans made
+	// again.
 	Reads int `json:"reads"`
+	// Replans counts the plans made again from a fresh read because the
+	// tenant changed under the run (ErrStale), MaxReplans at most.
+	Replans int `json:"replans,omitempty"`
 }
+
+func (s StepResult) stale() bool { return isStale(s.Err) }
 
 // Failed returns the steps that failed.
 func (r *Result) Failed() []StepResult {

@@ -8,6 +8,7 @@
 package tenant
 
 import (
+	"maps"
 	"slices"
 	"strings"
 )
@@ -141,6 +142,15 @@ func (s *State) ByName() map[string]*Action {
 		m[a.Name] = a
 	}
 	return m
+}
+
+// WithBindings is a copy of s in which trigger's bindings are bs (as read
+// again, later); the actions are shared.
+func (s *State) WithBindings(trigger string, bs []Binding) *State {
+	out := *s
+	out.Bindings = maps.Clone(s.Bindings)
+	out.Bindings[trigger] = bs
+	return &out
 }
 
 // TriggerOf maps each action's name to its trigger id.

@@ -1,7 +1,8 @@
 // Package transport is the HTTP layer between go-auth0 and a tenant: it
 // keeps inside the tenant's rate limit (X-RateLimit-* headers, 429 and
-// Retry-After), retries 5xx answers and dropped connections on calls that
-// are safe to repeat, and counts requests by route and status.
+// Retry-After), writes first and reads in the time writes leave, retries
+// 5xx answers and dropped connections on calls that are safe to repeat, and
+// counts requests by route and status.
 package transport
 
 import (
@@ -86,7 +87,7 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	route := Route(r.Method, r.URL.Path)
 	var lastErr error
 	for attempt := 0; attempt < t.attempts; attempt++ {
-		if err := t.waitForLimit(r.Context()); err != nil {
+		if err := t.waitForLimit(r.Context(), isWrite(r)); err != nil {
 			return nil, err
 		}
 		resp, err := t.base.RoundTrip(clone(r, body))
@@ -175,29 +176,57 @@ func (t *Transport) note(h http.Header) {
 	t.remaining, t.reset = rem, time.Unix(reset, 0)
 }
 
+// isWrite reports whether r may change the tenant: every method but GET
+// and HEAD. Writes go first; reads wait for the time writes leave.
+func isWrite(r *http.Request) bool {
+	return r.Method != http.MethodGet && r.Method != http.MethodHead
+}
+
 // waitForLimit paces requests, across all callers, at the limit the tenant
 // advertises (X-RateLimit-Limit a second), and holds them while the last
 // answer said the budget is spent, until its reset: the tenant's 429 becomes
-// rare rather than the way to find the limit.
-func (t *Transport) waitForLimit(ctx context.Context) error {
+// rare rather than the way to find the limit. Writes go first: a write
+// takes the earliest free start at once, even one a read is waiting for; a
+// read takes a start only when it is free now, and otherwise waits for it
+// and looks again. Build waits so never delay the writes that matter.
+func (t *Transport) waitForLimit(ctx context.Context, write bool) error {
+	for {
+		wait, claimed := t.claim(write)
+		if wait > 0 {
+			if err := t.sleep(ctx, wait); err != nil {
+				return err
+			}
+		}
+		if claimed {
+			return nil
+		}
+	}
+}
+
+// claim takes a start for one request and says how long to wait for it;
+// claimed is false for a read that must look again after the wait.
+func (t *Transport) claim(write bool) (wait time.Duration, claimed bool) {
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	now := t.now()
 	start := now
-	if t.remaining == 0 && t.reset.After(start) {
+	held := t.remaining == 0 && t.reset.After(start)
+	if held {
 		start = t.reset
+	}
+	if t.limit > 0 && t.next.After(start) {
+		start = t.next
+	}
+	if !write && start.After(now) {
+		return start.Sub(now), false
+	}
+	if held {
 		t.remaining = -1
 	}
 	if t.limit > 0 {
-		if t.next.After(start) {
-			start = t.next
-		}
 		t.next = start.Add(time.Duration(float64(time.Second) / t.limit))
 	}
-	t.mu.Unlock()
-	if wait := start.Sub(now); wait > 0 {
-		return t.sleep(ctx, wait)
-	}
-	return nil
+	return start.Sub(now), true
 }
 
 // Route is the request's path with ids replaced, for metrics: POST

@@ -155,3 +155,88 @@ func TestRoute(t *testing.T) {
 		}
 	}
 }
+
+// manualClock is a clock whose sleepers wake only when the test moves it.
+type manualClock struct {
+	mu       sync.Mutex
+	now      time.Time
+	sleepers int
+	moved    chan struct{} // closed and replaced on every Advance
+}
+
+func newManualClock() *manualClock {
+	return &manualClock{now: time.Unix(1000, 0), moved: make(chan struct{})}
+}
+
+func (c *manualClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *manualClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	wake := c.now.Add(d)
+	c.sleepers++
+	defer func() { c.mu.Lock(); c.sleepers--; c.mu.Unlock() }()
+	for c.now.Before(wake) {
+		moved := c.moved
+		c.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-moved:
+		}
+		c.mu.Lock()
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *manualClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	close(c.moved)
+	c.moved = make(chan struct{})
+}
+
+// poll waits, with a deadline, until cond holds.
+func poll(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never: %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestWritesFirst: a write that comes while a read waits for its turn takes
+// that turn; the read goes in the next one.
+func TestWritesFirst(t *testing.T) {
+	limited := answer(200, "X-RateLimit-Limit", "1", "X-RateLimit-Remaining", "5", "X-RateLimit-Reset", "1001")
+	s := &script{answers: []func() (*http.Response, error){limited, limited, limited, limited}}
+	clock := newManualClock()
+	tr := transport.New(s, transport.Options{Now: clock.Now, Sleep: clock.Sleep})
+	send(t, tr, "GET", "/api/v2/actions/actions", "") // learns the limit: 1 a second
+	send(t, tr, "GET", "/api/v2/actions/actions", "") // the next start is a second away
+	seen := func() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.seen) }
+	sleepers := func() int { clock.mu.Lock(); defer clock.mu.Unlock(); return clock.sleepers }
+
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); send(t, tr, "GET", "/api/v2/actions/actions", "") }()
+	poll(t, "the read waits for its turn", func() bool { return sleepers() == 1 })
+	go func() { defer wg.Done(); send(t, tr, "PATCH", "/api/v2/actions/actions/x", `{}`) }()
+	poll(t, "the write waits for its turn", func() bool { return sleepers() == 2 })
+
+	clock.Advance(time.Second)
+	poll(t, "one request sent", func() bool { return seen() == 3 })
+	if got := s.seen[2]; !strings.HasPrefix(got, "PATCH ") {
+		t.Errorf("sent first after the wait: %q, want the write", got)
+	}
+	clock.Advance(time.Second)
+	poll(t, "the read sent", func() bool { return seen() == 4 })
+	wg.Wait()
+	if got := s.seen[3]; !strings.HasPrefix(got, "GET ") {
+		t.Errorf("sent second: %q, want the read", got)
+	}
+}

@@ -1,0 +1,105 @@
+package main_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	gosync "sync"
+	"testing"
+	"time"
+
+	"github.com/actionsync/actionsync/internal/localtenant"
+)
+
+// sevenBoundRepo writes a repo of 8 post-login actions, 7 of them bound in
+// an order that is not the names', and returns it with that order.
+func sevenBoundRepo(t *testing.T) (string, []string) {
+	t.Helper()
+	dir := t.TempDir()
+	order := []string{"g", "b", "e", "a", "f", "c", "d"}
+	for _, name := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
+		os.MkdirAll(filepath.Join(dir, "actions", name), 0o755)
+		os.WriteFile(filepath.Join(dir, "actions", name, "action.yaml"), []byte("trigger:\n  id: post-login\n  version: v3\n"), 0o644)
+		os.WriteFile(filepath.Join(dir, "actions", name, "index.js"), []byte("exports.onExecutePostLogin = async () => {}; // "+name+"\n"), 0o644)
+	}
+	os.WriteFile(filepath.Join(dir, "triggers.yaml"), []byte("post-login:\n  - "+strings.Join(order, "\n  - ")+"\n"), 0o644)
+	return dir, order
+}
+
+// boundTo reads a trigger's bindings from the tenant, by action name.
+func boundTo(t *testing.T, url, trigger string) []string {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, url+"/api/v2/actions/triggers/"+trigger+"/bindings", nil)
+	req.Header.Set("Authorization", "Bearer any")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var l struct {
+		Bindings []struct {
+			Action struct{ Name string } `json:"action"`
+		} `json:"bindings"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&l); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, b := range l.Bindings {
+		out = append(out, b.Action.Name)
+	}
+	return out
+}
+
+// TestTwoOnceRunsAtOnce runs two `--once` processes of the same repo at the
+// same moment against one fresh tenant, five times. Each run that finds
+// the tenant changed under it plans again from a fresh read: both exit 0,
+// neither waits out a build timeout, and every binding ends in the
+// commit's order.
+func TestTwoOnceRunsAtOnce(t *testing.T) {
+	repo, want := sevenBoundRepo(t)
+	for trial := range 5 {
+		t.Run(fmt.Sprintf("trial %d", trial), func(t *testing.T) {
+			lt, err := localtenant.New(localtenant.Options{BuildDelay: 200 * time.Millisecond, Node: "-"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(lt)
+			t.Cleanup(srv.Close)
+			env := []string{"AUTH0_DOMAIN=" + srv.URL, "AUTH0_CLIENT_ID=cid", "AUTH0_CLIENT_SECRET=csec"}
+			var wg gosync.WaitGroup
+			results := make([]result, 2)
+			took := make([]time.Duration, 2)
+			for i := range 2 {
+				wg.Go(func() {
+					start := time.Now()
+					results[i] = run(t, t.TempDir(), env, "--once", "--repo", repo)
+					took[i] = time.Since(start)
+				})
+			}
+			wg.Wait()
+			for i, r := range results {
+				if r.code != 0 {
+					t.Errorf("run %d: exit %d\n%s\n%s", i, r.code, r.stdout, r.stderr)
+				}
+				// A failure bound, not a benchmark: a run that waited for a
+				// version another writer replaced took 5 minutes.
+				if took[i] > time.Minute {
+					t.Errorf("run %d took %v", i, took[i])
+				}
+				t.Logf("run %d: %v, %s", i, took[i].Round(time.Millisecond), strings.TrimSpace(strings.SplitN(r.stdout, "\n", 2)[0]))
+			}
+			if got := boundTo(t, srv.URL, "post-login"); !slices.Equal(got, want) {
+				t.Errorf("post-login = %v, want %v", got, want)
+			}
+			if r := run(t, t.TempDir(), env, "--dry-run", "--repo", repo); r.code != 0 {
+				t.Errorf("a dry run after both: exit %d, want 0 (in sync)\n%s", r.code, r.stdout)
+			}
+		})
+	}
+}
