@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 
@@ -53,6 +54,9 @@ func (c *syncCommand) run(ctx context.Context, out streams) (int, error) {
 		return exitError, err
 	}
 	src := c.repo.source()
+	if closer, ok := src.(io.Closer); ok {
+		defer closer.Close() // a fetched commit kept on disk
+	}
 	eng := sync.New(conn.api, src, c.engine.options(conn, log))
 	switch {
 	case c.dryRun:

@@ -131,7 +131,7 @@ func startWith(t testing.TB, o *origin, interval, drift, build time.Duration) *h
 	metrics := daemon.NewMetrics()
 	client := &http.Client{Transport: transport.New(srv.HTTP.Transport, transport.Options{Observe: metrics.ObserveRequest, Attempts: 2})}
 	api := srv.NewClient(t, management.WithClient(client), management.WithNoRetries())
-	src := &source.Remote{URL: o.url(), Branch: "main"}
+	src := &source.Remote{URL: o.url(), Branch: "main", Dir: t.TempDir()}
 	log := slog.New(slog.DiscardHandler)
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
