@@ -36,7 +36,9 @@ func TestCatalogueRuntimes(t *testing.T) {
 // mapSource is a commit held in memory.
 type mapSource fstest.MapFS
 
-func (m mapSource) Checkout(context.Context) (fs.FS, string, error) { return fstest.MapFS(m), "c1", nil }
+func (m mapSource) Checkout(context.Context) (fs.FS, string, error) {
+	return fstest.MapFS(m), "c1", nil
+}
 
 // TestCatalogueRefusesBeforeAnyWrite: a runtime the trigger version
 // refuses, or a trigger the tenant does not offer, is an error with its
