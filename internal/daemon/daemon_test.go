@@ -125,7 +125,8 @@ func start(t testing.TB, o *origin, drift time.Duration) *harness {
 	return startWith(t, o, 30*time.Millisecond, drift, 10*time.Millisecond)
 }
 
-func startWith(t testing.TB, o *origin, interval, drift, build time.Duration) *harness {
+// startWith starts a daemon on o; opts change its configuration.
+func startWith(t testing.TB, o *origin, interval, drift, build time.Duration, opts ...func(*daemon.Config)) *harness {
 	t.Helper()
 	srv := tenanttest.Start(t, localtenant.Options{BuildDelay: build, Node: "-"})
 	metrics := daemon.NewMetrics()
@@ -140,12 +141,16 @@ func startWith(t testing.TB, o *origin, interval, drift, build time.Duration) *h
 	os.WriteFile(secretFile, []byte("hook-secret\n"), 0o600)
 	heads := &atomic.Int64{}
 	head := func(ctx context.Context) (string, error) { heads.Add(1); return src.Head(ctx) }
-	d := daemon.New(daemon.Config{
+	cfg := daemon.Config{
 		Engine: sync.New(api, src, sync.Options{Poll: max(5*time.Millisecond, build/4), Logger: log}),
 		Head:   head, Interval: interval, DriftInterval: drift,
 		Listen: "127.0.0.1:0", WebhookSecretFile: secretFile, Metrics: metrics, Logger: log,
 		MaxBackoff: 100 * time.Millisecond,
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	d := daemon.New(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &harness{t: t, srv: srv, api: api, d: d, secret: "hook-secret", stop: cancel, done: make(chan error, 1), heads: heads}
 	go func() { h.done <- d.Run(ctx) }()
