@@ -49,7 +49,7 @@ func (c *syncCommand) validate() error {
 func (c *syncCommand) run(ctx context.Context, out streams) (int, error) {
 	log := newLogger(out.stderr, c.log.format)
 	metrics := daemon.NewMetrics()
-	conn, err := connect(ctx, c.env, c.engine.secretKeyFile, metrics.ObserveRequest, log)
+	conn, err := connect(c.env, c.engine.secretKeyFile, c.dryRun, metrics.ObserveRequest, log)
 	if err != nil {
 		return exitError, err
 	}
