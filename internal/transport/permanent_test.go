@@ -68,7 +68,9 @@ func TestPermanentAnswersOfTheTenant(t *testing.T) {
 		code int
 		call func(context.Context) error
 	}{
-		{400, func(ctx context.Context) error { return api.Action.Create(ctx, newAction("b", strings.Repeat("x", 200<<10))) }},
+		{400, func(ctx context.Context) error {
+			return api.Action.Create(ctx, newAction("b", strings.Repeat("x", 200<<10)))
+		}},
 		{401, func(ctx context.Context) error { _, err := bad.Action.List(ctx); return err }},
 		{403, func(ctx context.Context) error { return api.Action.Create(ctx, newAction("c", "x")) }},
 		{404, func(ctx context.Context) error { _, err := api.Action.Read(ctx, "no-such-id"); return err }},
