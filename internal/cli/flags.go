@@ -81,7 +81,7 @@ type repoFlags struct {
 }
 
 func (c *repoFlags) bind(fs *flag.FlagSet) {
-	fs.StringVar(&c.repo, "repo", "", "the repo to sync: a local path, or a Git URL (https://, ssh://, git@host:path, file://)")
+	fs.StringVar(&c.repo, "repo", "", "the repo to sync: a local path, or a Git URL (https://, ssh://, git@host:path, file://; http:// on loopback only)")
 	fs.StringVar(&c.branch, "branch", "main", "the branch of a Git URL to follow")
 	fs.StringVar(&c.path, "path", "", "the subfolder of the repo that holds actions/ and triggers.yaml")
 	fs.StringVar(&c.tokenFile, "git-token-file", "", "file holding an HTTPS token for the Git remote (re-read on every fetch)")
