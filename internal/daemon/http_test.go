@@ -193,15 +193,8 @@ func TestWebhookBodyLimit(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			body := bytes.Repeat([]byte("x"), tc.size)
-			req, _ := http.NewRequest("POST", h.base+"/webhook", bytes.NewReader(body))
-			req.Header.Set("X-Hub-Signature-256", sign(h.secret, body))
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != tc.want {
-				t.Errorf("status %d, want %d", resp.StatusCode, tc.want)
+			if got := h.postWebhook(body, sign(h.secret, body)); got != tc.want {
+				t.Errorf("status %d, want %d", got, tc.want)
 			}
 		})
 	}
@@ -214,13 +207,9 @@ func TestBadSignaturesLogOnce(t *testing.T) {
 	_, h := startServing(t, withLog(&logs), withHTTP(daemon.HTTPLimits{BadSignatureWindow: 500 * time.Millisecond}))
 	const n = 507
 	for i := range n {
-		req, _ := http.NewRequest("POST", h.base+"/webhook", strings.NewReader(`{}`))
-		req.Header.Set("X-Hub-Signature-256", sign("wrong", []byte(fmt.Sprint(i))))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil || resp.StatusCode != 401 {
-			t.Fatalf("request %d: %v %v", i, err, resp)
+		if got := h.postWebhook([]byte(`{}`), sign("wrong", []byte(fmt.Sprint(i)))); got != 401 {
+			t.Fatalf("request %d: %d", i, got)
 		}
-		resp.Body.Close()
 	}
 	h.eventually("the burst logged", func() bool { return len(logs.lines("webhooks with a bad signature")) > 0 })
 	lines := logs.lines("webhooks with a bad signature")
@@ -254,15 +243,28 @@ func TestWebhookSecretUnreadable(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs logBuffer
 			_, h := startServing(t, withLog(&logs), func(c *daemon.Config) { c.WebhookSecretFile = tc.file })
-			resp, err := http.Post(h.base+"/webhook", "application/json", strings.NewReader("{}"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
+			code := h.postWebhook([]byte("{}"), "")
 			lines := logs.lines("read the webhook secret")
-			if resp.StatusCode != 500 || len(lines) != 1 || !strings.Contains(fmt.Sprint(lines[0]["err"]), tc.want) {
-				t.Errorf("status %d, log %v; want 500 and an error with %q", resp.StatusCode, lines, tc.want)
+			if code != 500 || len(lines) != 1 || !strings.Contains(fmt.Sprint(lines[0]["err"]), tc.want) {
+				t.Errorf("status %d, log %v; want 500 and an error with %q", code, lines, tc.want)
 			}
 		})
 	}
+}
+
+// postWebhook posts body to /webhook with the signature header sig (none
+// when empty) and returns the status.
+func (h *harness) postWebhook(body []byte, sig string) int {
+	h.t.Helper()
+	req, _ := http.NewRequest("POST", h.base+"/webhook", bytes.NewReader(body))
+	if sig != "" {
+		req.Header.Set("X-Hub-Signature-256", sig)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
 }

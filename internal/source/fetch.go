@@ -31,15 +31,7 @@ var ErrNotFetched = errors.New("a file of 1 MiB or more, not fetched")
 // leaving out files of fetchLimit bytes or more when the server allows it.
 // It returns the commit. (go-git's Clone cannot ask for a filter.)
 func fetchCommit(ctx context.Context, url, branch string, auth transport.AuthMethod, st storer.Storer) (plumbing.Hash, error) {
-	ep, err := transport.NewEndpoint(url)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	cli, err := client.NewClient(ep)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	sess, err := cli.NewUploadPackSession(ep, auth)
+	sess, err := uploadPack(url, auth)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
@@ -65,6 +57,20 @@ func fetchCommit(ctx context.Context, url, branch string, auth transport.AuthMet
 		return plumbing.ZeroHash, err
 	}
 	return head, nil
+}
+
+// uploadPack opens a session with the remote's upload-pack, over whichever
+// transport the URL names.
+func uploadPack(url string, auth transport.AuthMethod) (transport.UploadPackSession, error) {
+	ep, err := transport.NewEndpoint(url)
+	if err != nil {
+		return nil, err
+	}
+	cli, err := client.NewClient(ep)
+	if err != nil {
+		return nil, err
+	}
+	return cli.NewUploadPackSession(ep, auth)
 }
 
 func branchHead(adv *packp.AdvRefs, branch string) (plumbing.Hash, error) {
