@@ -69,7 +69,7 @@ func pushAll(t *testing.T, work string) {
 
 func TestRemoteSubfolderAndCache(t *testing.T) {
 	url, _ := repoWith(t, map[string]string{"deploy/auth0/triggers.yaml": "post-login: []\n", "README.md": "x"})
-	r := &source.Remote{URL: url, Branch: "main", Sub: "deploy/auth0"}
+	r := &source.Remote{URL: url, Branch: "main", Sub: "deploy/auth0", Dir: t.TempDir()}
 	fsys, rev, err := r.Checkout(t.Context())
 	if err != nil {
 		t.Fatal(err)
