@@ -82,57 +82,78 @@ func loopbackHost(h string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// connect opens the tenant: AUTH0_DOMAIN's, or the built-in one (of at
-// most maxActions actions; 0 for Auth0's default).
-func connect(ctx context.Context, e auth0Env, keyFile string, maxActions int, observe func(string, int), log *slog.Logger) (*conn, error) {
+// connOptions say how to open a tenant.
+type connOptions struct {
+	keyFile    string
+	maxActions int  // of the built-in tenant; 0 for Auth0's default
+	readOnly   bool // a dry run: the built-in tenant writes nothing to disk
+	observe    func(route string, code int)
+	log        *slog.Logger
+}
+
+// connect opens the tenant: AUTH0_DOMAIN's, or the built-in one.
+func connect(e auth0Env, o connOptions) (*conn, error) {
 	if e.builtin() {
-		return connectBuiltin(e, keyFile, maxActions, observe, log)
+		return connectBuiltin(e, o)
 	}
 	t := &conn{}
 	var err error
-	t.api, err = dial(ctx, e, observe)
+	t.api, err = dial(e, o.observe)
 	if err != nil {
 		return nil, err
 	}
-	t.secretKey, err = secretKey(keyFile, e.clientSecret)
+	t.secretKey, err = secretKey(o.keyFile, e.clientSecret)
 	return t, err
 }
 
-func dial(ctx context.Context, e auth0Env, observe func(string, int)) (*management.Management, error) {
+// dial connects go-auth0 to AUTH0_DOMAIN through internal/transport. With
+// client credentials the transport fetches the token itself, and fetches
+// it again when the tenant refuses it (401): go-auth0 would keep a token
+// until its own idea of its expiry, and a daemon would fail until
+// restarted.
+func dial(e auth0Env, observe func(string, int)) (*management.Management, error) {
 	u, _ := url.Parse(withScheme(e.domain))
 	// No overall client timeout: waits for the rate limit may be long, and
 	// the reconcile has its own; a tenant that stops answering is cut off
 	// by the header timeout, and the call retried where that is safe.
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.ResponseHeaderTimeout = 60 * time.Second
-	client := &http.Client{Transport: transport.New(base, transport.Options{Observe: observe})}
-	opts := []management.Option{management.WithClient(client), management.WithNoRetries(), management.WithUserAgent("actionsync")}
-	if u.Scheme == "http" {
-		// go-auth0 speaks plain HTTP only with WithInsecure, which sends a
-		// fixed token; the transport below it replaces that with a token of
-		// our own, fetched and refreshed by client credentials.
-		src := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: e.accessToken})
-		if e.accessToken == "" {
-			cc := clientcredentials.Config{ClientID: e.clientID, ClientSecret: e.clientSecret,
-				TokenURL: "http://" + u.Host + "/oauth/token", EndpointParams: url.Values{"audience": {"http://" + u.Host + "/api/v2/"}}}
-			src = cc.TokenSource(context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, &http.Client{Transport: base}))
-			if _, err := src.Token(); err != nil {
-				return nil, fmt.Errorf("get a token from %s: %w", u.Host, err)
-			}
-		}
-		client.Transport = &oauth2.Transport{Source: src, Base: client.Transport}
-		opts = append(opts, management.WithInsecure())
-	} else if e.accessToken != "" {
-		opts = append(opts, management.WithStaticToken(e.accessToken))
-	} else {
-		cctx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, client)
-		opts = append(opts, management.WithClientCredentials(cctx, e.clientID, e.clientSecret))
+	opts := transport.Options{Observe: observe}
+	if e.accessToken == "" {
+		opts.Token = clientCredentials(u, e, &http.Client{Transport: transport.New(base, transport.Options{Observe: observe})})
 	}
-	m, err := management.New(u.Host, opts...)
+	client := &http.Client{Transport: transport.New(base, opts)}
+	mopts := []management.Option{management.WithClient(client), management.WithNoRetries(), management.WithUserAgent("actionsync")}
+	switch {
+	case u.Scheme == "http":
+		// go-auth0 speaks plain HTTP only with WithInsecure, which sends a
+		// fixed token; below it the transport sets the real one.
+		mopts = append(mopts, management.WithInsecure())
+		if e.accessToken != "" {
+			src := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: e.accessToken})
+			client.Transport = &oauth2.Transport{Source: src, Base: client.Transport}
+		}
+	case e.accessToken != "":
+		mopts = append(mopts, management.WithStaticToken(e.accessToken))
+	default:
+		mopts = append(mopts, management.WithStaticToken("set-by-the-transport"))
+	}
+	m, err := management.New(u.Host, mopts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", u.Host, err)
 	}
 	return m, nil
+}
+
+// clientCredentials fetches a token for the Management API of u's host,
+// through client.
+func clientCredentials(u *url.URL, e auth0Env, client *http.Client) func(context.Context) (*oauth2.Token, error) {
+	base := u.Scheme + "://" + u.Host
+	cc := clientcredentials.Config{ClientID: e.clientID, ClientSecret: e.clientSecret,
+		TokenURL: base + "/oauth/token", EndpointParams: url.Values{"audience": {base + "/api/v2/"}}}
+	return func(ctx context.Context) (*oauth2.Token, error) {
+		return cc.Token(context.WithValue(ctx, oauth2.HTTPClient, client))
+	}
 }
 
 // secretKey is the fingerprint key: the file's content, or else one derived
@@ -158,33 +179,40 @@ func secretKey(file, clientSecret string) ([]byte, error) {
 
 // connectBuiltin opens the built-in tenant in process, with its state and
 // fingerprint key under .actionsync/.
-func connectBuiltin(e auth0Env, keyFile string, maxActions int, observe func(string, int), log *slog.Logger) (*conn, error) {
+func connectBuiltin(e auth0Env, o connOptions) (*conn, error) {
 	state := filepath.Join(builtinDir, "local-tenant.json")
-	log.Warn(e.builtinWhy()+": using the built-in local tenant; nothing reaches a real Auth0 tenant", "state", state)
-	lt, err := localtenant.New(localtenant.Options{StatePath: state, BuildDelay: 300 * time.Millisecond, MaxActions: maxActions, Logger: log})
+	o.log.Warn(e.builtinWhy()+": using the built-in local tenant; nothing reaches a real Auth0 tenant", "state", state)
+	lt, err := localtenant.New(localtenant.Options{StatePath: state, BuildDelay: 300 * time.Millisecond, MaxActions: o.maxActions, Logger: o.log})
 	if err != nil {
 		return nil, err
 	}
-	client := &http.Client{Transport: transport.New(inProcess{lt}, transport.Options{Observe: observe})}
+	client := &http.Client{Transport: transport.New(inProcess{lt}, transport.Options{Observe: o.observe})}
 	m, err := management.New("local-tenant.invalid", management.WithClient(client),
 		management.WithStaticToken("built-in"), management.WithNoRetries(), management.WithUserAgent("actionsync"))
 	if err != nil {
 		return nil, err
 	}
-	key, err := secretKey(keyFile, "")
+	key, err := secretKey(o.keyFile, "")
 	if err == nil && key == nil {
-		key, err = builtinKey()
+		key, err = builtinKey(o.readOnly)
 	}
 	return &conn{api: m, builtin: true, secretKey: key}, err
 }
 
-func builtinKey() ([]byte, error) {
+// builtinKey is the built-in tenant's fingerprint key, made and kept in
+// .actionsync/secret-key on first use. A dry run keeps nothing: with no key
+// kept yet, nothing was ever synced with one, so a key of its own plans the
+// same.
+func builtinKey(readOnly bool) ([]byte, error) {
 	path := filepath.Join(builtinDir, "secret-key")
 	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
 		return b, nil
 	}
 	b := make([]byte, 32)
 	rand.Read(b)
+	if readOnly {
+		return b, nil
+	}
 	if err := os.MkdirAll(builtinDir, 0o700); err != nil {
 		return nil, err
 	}

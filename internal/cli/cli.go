@@ -66,7 +66,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case err != nil:
-		fmt.Fprintf(stderr, "actionsync: %v\n", err)
+		fmt.Fprintf(stderr, "actionsync: %s\n", escapeLines(err.Error()))
 		return exitError
 	}
 	return code

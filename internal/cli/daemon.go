@@ -31,7 +31,7 @@ func (c *daemonFlags) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&c.interval, "interval", 30*time.Second, "daemon: how often to check the Git remote for a new commit")
 	fs.DurationVar(&c.driftInterval, "drift-interval", 5*time.Minute, "daemon: how often to compare with the tenant to heal drift")
 	fs.StringVar(&c.drift, "drift", "heal", "daemon: heal (re-apply the commit) or report (plan and report only) on the drift timer")
-	fs.StringVar(&c.listen, "listen", ":8080", "daemon: address for /healthz, /readyz, /metrics and /webhook")
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "daemon: address for /healthz, /readyz, /metrics and /webhook; :8080 serves every interface")
 	fs.StringVar(&c.webhookSecret, "webhook-secret-file", "", "daemon: file holding the secret of GitHub's X-Hub-Signature-256 (unset: /webhook answers 404)")
 	fs.DurationVar(&c.timeout, "reconcile-timeout", 10*time.Minute, "bound on one reconcile")
 	fs.BoolVar(&c.suspend, "suspend", false, "daemon: start suspended: plan and report, write nothing (SIGUSR1 toggles)")

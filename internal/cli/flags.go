@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,7 +86,7 @@ type repoFlags struct {
 }
 
 func (c *repoFlags) bind(fs *flag.FlagSet) {
-	fs.StringVar(&c.repo, "repo", "", "the repo to sync: a local path, or a Git URL (https://, ssh://, git@host:path, file://)")
+	fs.StringVar(&c.repo, "repo", "", "the repo to sync: a local path, or a Git URL (https://, ssh://, git@host:path, file://; http:// on loopback only)")
 	fs.StringVar(&c.branch, "branch", "main", "the branch of a Git URL to follow")
 	fs.StringVar(&c.path, "path", "", "the subfolder of the repo that holds actions/ and triggers.yaml")
 	fs.StringVar(&c.tokenFile, "git-token-file", "", "file holding an HTTPS token for the Git remote (re-read on every fetch)")
@@ -105,7 +106,56 @@ func (c *repoFlags) validate() error {
 	if fi, err := os.Stat(c.repo); c.repo != "" && !c.isURL() && (err != nil || !fi.IsDir()) {
 		errs = append(errs, fmt.Errorf("--repo %s: not a directory, nor a Git URL", c.repo))
 	}
+	if c.isURL() {
+		errs = append(errs, checkRepoURL(c.repo))
+	}
 	return errors.Join(errs...)
+}
+
+// checkRepoURL accepts the ways to reach a Git remote that authenticate
+// the server or stay on the machine: https, ssh (ssh:// or git@host:path),
+// file, and plain http on loopback alone (a local test server). Anything
+// else (ftp://, git://, http to another host) is refused rather than taken
+// for one of them. Errors never show the URL's password.
+func checkRepoURL(repo string) error {
+	if strings.HasPrefix(repo, "git@") {
+		return nil
+	}
+	u, err := url.Parse(repo)
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		return fmt.Errorf("--repo %s: %w", redactURL(repo), uerr.Err)
+	}
+	shown := u.Redacted()
+	switch {
+	case u.Scheme == "file":
+		return nil
+	case u.Scheme != "https" && u.Scheme != "ssh" && u.Scheme != "http":
+		return fmt.Errorf("--repo %s: scheme %q: want https://, ssh://, git@host:path, file://, or http:// on loopback", shown, u.Scheme)
+	case u.Host == "":
+		return fmt.Errorf("--repo %s: no host", shown)
+	case u.Scheme == "http" && !loopbackHost(u.Hostname()):
+		return fmt.Errorf("--repo %s: plain HTTP is accepted for loopback addresses only; use https://", shown)
+	}
+	return nil
+}
+
+// redactURL hides the password of a URL url.Parse refuses, as
+// url.URL.Redacted does of those it reads.
+func redactURL(s string) string {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return s
+	}
+	authority, path, _ := strings.Cut(rest, "/")
+	at := strings.LastIndex(authority, "@")
+	if at < 0 {
+		return s
+	}
+	if user, _, hasPassword := strings.Cut(authority[:at], ":"); hasPassword {
+		authority = user + ":xxxxx" + authority[at:]
+	}
+	return scheme + "://" + authority + "/" + path
 }
 
 // isURL tells a Git URL from a local path.

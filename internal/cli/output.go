@@ -8,6 +8,7 @@ import (
 
 	"github.com/actionsync/actionsync/internal/actiontest"
 	"github.com/actionsync/actionsync/internal/diff"
+	"github.com/actionsync/actionsync/internal/manifest"
 	"github.com/actionsync/actionsync/internal/sync"
 )
 
@@ -72,7 +73,7 @@ func summary(res *sync.Result) string {
 	}
 	var ok, failed []string
 	for _, r := range res.Applied {
-		line := fmt.Sprintf("%s %s", r.Kind, r.Subject)
+		line := fmt.Sprintf("%s %s", r.Kind, diff.TextName(r.Subject))
 		if r.Version > 0 {
 			line += fmt.Sprintf(" (version %d)", r.Version)
 		}
@@ -88,7 +89,17 @@ func summary(res *sync.Result) string {
 		b.WriteString("  ok     " + l + "\n")
 	}
 	for _, l := range failed {
-		b.WriteString("  FAILED " + strings.ReplaceAll(l, "\n", " ") + "\n")
+		b.WriteString("  FAILED " + manifest.Escape(strings.ReplaceAll(l, "\n", " ")) + "\n")
 	}
 	return b.String()
+}
+
+// escapeLines escapes each line of an error for a terminal, keeping its
+// lines: a repo's errors come one a line.
+func escapeLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = manifest.Escape(l)
+	}
+	return strings.Join(lines, "\n")
 }

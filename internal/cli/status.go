@@ -33,7 +33,7 @@ func (c *statusCommand) validate() error {
 // differs.
 func (c *statusCommand) run(ctx context.Context, out streams) (int, error) {
 	log := newLogger(out.stderr, c.log.format)
-	conn, err := connect(ctx, c.env, "", 0, nil, log)
+	conn, err := connect(c.env, connOptions{readOnly: true, log: log})
 	if err != nil {
 		return exitError, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 
 	"github.com/actionsync/actionsync/internal/daemon"
@@ -51,11 +52,15 @@ func (c *syncCommand) validate() error {
 func (c *syncCommand) run(ctx context.Context, out streams) (int, error) {
 	log := newLogger(out.stderr, c.log.format)
 	metrics := daemon.NewMetrics()
-	conn, err := connect(ctx, c.env, c.engine.secretKeyFile, c.engine.maxActions, metrics.ObserveRequest, log)
+	conn, err := connect(c.env, connOptions{keyFile: c.engine.secretKeyFile, maxActions: c.engine.maxActions,
+		readOnly: c.dryRun, observe: metrics.ObserveRequest, log: log})
 	if err != nil {
 		return exitError, err
 	}
 	src := c.repo.source()
+	if closer, ok := src.(io.Closer); ok {
+		defer closer.Close() // a fetched commit kept on disk
+	}
 	eng := sync.New(conn.api, src, c.engine.options(conn, log))
 	switch {
 	case c.dryRun:

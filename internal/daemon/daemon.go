@@ -60,6 +60,9 @@ type Config struct {
 	MaxBackoff time.Duration
 	// Listen is the address of the HTTP server; "" serves none.
 	Listen string
+	// HTTP bounds the server's clients: timeouts, connections, and the
+	// batching of bad-signature logs.
+	HTTP HTTPLimits
 	// WebhookSecretFile holds the secret of GitHub's X-Hub-Signature-256.
 	// Unset, /webhook answers 404.
 	WebhookSecretFile string

@@ -125,18 +125,20 @@ func start(t testing.TB, o *origin, drift time.Duration) *harness {
 	return startWith(t, o, 30*time.Millisecond, drift, 10*time.Millisecond)
 }
 
-func startWith(t testing.TB, o *origin, interval, drift, build time.Duration) *harness {
+// startWith starts a daemon on o; opts change its configuration.
+func startWith(t testing.TB, o *origin, interval, drift, build time.Duration, opts ...func(*daemon.Config)) *harness {
 	t.Helper()
-	return startOn(t, tenanttest.Start(t, localtenant.Options{BuildDelay: build, Node: "-"}), o, interval, drift, build)
+	return startOn(t, tenanttest.Start(t, localtenant.Options{BuildDelay: build, Node: "-"}), o, interval, drift, build, opts...)
 }
 
-// startOn starts a daemon following o into the tenant srv.
-func startOn(t testing.TB, srv *tenanttest.Server, o *origin, interval, drift, build time.Duration) *harness {
+// startOn starts a daemon following o into the tenant srv; opts change its
+// configuration.
+func startOn(t testing.TB, srv *tenanttest.Server, o *origin, interval, drift, build time.Duration, opts ...func(*daemon.Config)) *harness {
 	t.Helper()
 	metrics := daemon.NewMetrics()
 	client := &http.Client{Transport: transport.New(srv.HTTP.Transport, transport.Options{Observe: metrics.ObserveRequest, Attempts: 2})}
 	api := srv.NewClient(t, management.WithClient(client), management.WithNoRetries())
-	src := &source.Remote{URL: o.url(), Branch: "main"}
+	src := &source.Remote{URL: o.url(), Branch: "main", Dir: t.TempDir()}
 	log := slog.New(slog.DiscardHandler)
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -145,12 +147,16 @@ func startOn(t testing.TB, srv *tenanttest.Server, o *origin, interval, drift, b
 	os.WriteFile(secretFile, []byte("hook-secret\n"), 0o600)
 	heads := &atomic.Int64{}
 	head := func(ctx context.Context) (string, error) { heads.Add(1); return src.Head(ctx) }
-	d := daemon.New(daemon.Config{
+	cfg := daemon.Config{
 		Engine: sync.New(api, src, sync.Options{Poll: max(5*time.Millisecond, build/4), Logger: log}),
 		Head:   head, Interval: interval, DriftInterval: drift,
 		Listen: "127.0.0.1:0", WebhookSecretFile: secretFile, Metrics: metrics, Logger: log,
 		MaxBackoff: 100 * time.Millisecond,
-	})
+	}
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	d := daemon.New(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &harness{t: t, srv: srv, api: api, d: d, secret: "hook-secret", stop: cancel, done: make(chan error, 1), heads: heads}
 	go func() { h.done <- d.Run(ctx) }()
@@ -279,17 +285,8 @@ func TestWebhook(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h.srv.ResetRequests()
-			req, _ := http.NewRequest("POST", h.base+"/webhook", bytes.NewReader(body))
-			if tc.sig != "" {
-				req.Header.Set("X-Hub-Signature-256", tc.sig)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != tc.want {
-				t.Errorf("status %d, want %d", resp.StatusCode, tc.want)
+			if got := h.postWebhook(body, tc.sig); got != tc.want {
+				t.Errorf("status %d, want %d", got, tc.want)
 			}
 		})
 	}

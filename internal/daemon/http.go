@@ -8,12 +8,72 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
+	gosync "sync"
+	"syscall"
 	"time"
+
+	"golang.org/x/net/netutil"
 )
+
+// HTTPLimits bound what a client of the daemon's HTTP server may hold: a
+// client slow to send its headers or its body, or idle on a kept-alive
+// connection, is cut off; headers and bodies are bounded; and past
+// MaxConns, connections wait in the kernel's queue to be accepted rather
+// than spending the file descriptors reconciles need. Zero fields take
+// the defaults below.
+type HTTPLimits struct {
+	ReadHeaderTimeout time.Duration // default 5s
+	ReadTimeout       time.Duration // the whole request, body included; default 30s
+	WriteTimeout      time.Duration // default 30s
+	IdleTimeout       time.Duration // between requests on a kept-alive connection; default 60s
+	// MaxConns bounds the connections served at once; the default is 4,096,
+	// or fewer when RLIMIT_NOFILE leaves less than that and 256 to spare.
+	MaxConns int
+	// BadSignatureWindow is how long webhooks with a bad signature are
+	// counted before one line logs them all; default 10s.
+	BadSignatureWindow time.Duration
+}
+
+const (
+	maxHeaderBytes = 16 << 10
+	// maxWebhookBody is the largest push event accepted; GitHub caps its
+	// payloads at 25 MB, but a push to a repo of actions is a few kB.
+	maxWebhookBody = 5 << 20
+	maxConns       = 4096
+	fdReserve      = 256 // descriptors kept for the tenant, Git and files
+)
+
+func (l HTTPLimits) withDefaults() HTTPLimits {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&l.ReadHeaderTimeout, 5*time.Second)
+	def(&l.ReadTimeout, 30*time.Second)
+	def(&l.WriteTimeout, 30*time.Second)
+	def(&l.IdleTimeout, 60*time.Second)
+	def(&l.BadSignatureWindow, 10*time.Second)
+	if l.MaxConns <= 0 {
+		l.MaxConns = connLimit()
+	}
+	return l
+}
+
+// connLimit is maxConns, or what RLIMIT_NOFILE leaves past fdReserve.
+func connLimit() int {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur > maxConns+fdReserve {
+		return maxConns
+	}
+	return max(int(rl.Cur)-fdReserve, 16)
+}
 
 func (d *Daemon) listen() (*http.Server, error) {
 	ln, err := net.Listen("tcp", d.cfg.Listen)
@@ -22,18 +82,24 @@ func (d *Daemon) listen() (*http.Server, error) {
 	}
 	d.addr = ln.Addr()
 	close(d.ready)
+	lim := d.cfg.HTTP.withDefaults()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", d.readyz)
 	mux.Handle("GET /metrics", d.cfg.Metrics.Handler())
-	mux.HandleFunc("POST /webhook", d.webhook)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	mux.Handle("POST /webhook", &webhook{d: d, bad: &burst{window: lim.BadSignatureWindow, clock: d.cfg.Clock, log: d.log}})
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: lim.ReadHeaderTimeout, ReadTimeout: lim.ReadTimeout,
+		WriteTimeout: lim.WriteTimeout, IdleTimeout: lim.IdleTimeout,
+		MaxHeaderBytes: maxHeaderBytes,
+	}
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(netutil.LimitListener(ln, lim.MaxConns)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			d.log.Error("http server", "err", err)
 		}
 	}()
-	d.log.Info("serving", "addr", ln.Addr().String())
+	d.log.Info("serving", "addr", ln.Addr().String(), "max_conns", lim.MaxConns)
 	return srv, nil
 }
 
@@ -55,32 +121,56 @@ func (d *Daemon) readyz(w http.ResponseWriter, r *http.Request) {
 
 // webhook accepts GitHub's push webhook: the body's HMAC-SHA256 under the
 // shared secret must match X-Hub-Signature-256. The secret is read on every
-// call, so a rotated one takes effect at once. Anything else answers 401
-// and changes nothing.
-func (d *Daemon) webhook(w http.ResponseWriter, r *http.Request) {
+// call, so a rotated one takes effect at once. A body over 5 MB is 413,
+// whatever its signature; a bad signature is 401 and changes nothing.
+type webhook struct {
+	d   *Daemon
+	bad *burst
+}
+
+func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	d := h.d
 	if d.cfg.WebhookSecretFile == "" {
 		http.Error(w, "no webhook secret is configured", http.StatusNotFound)
 		return
 	}
-	secret, err := os.ReadFile(d.cfg.WebhookSecretFile)
-	if err != nil || len(strings.TrimSpace(string(secret))) == 0 {
-		d.log.Error("read the webhook secret", "err", err)
+	secret, err := readSecret(d.cfg.WebhookSecretFile)
+	if err != nil {
+		d.log.Error("read the webhook secret", "file", d.cfg.WebhookSecretFile, "err", err)
 		http.Error(w, "webhook secret unavailable", http.StatusInternalServerError)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 5<<20))
-	if err != nil {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		http.Error(w, fmt.Sprintf("body over %d bytes", maxWebhookBody), http.StatusRequestEntityTooLarge)
+		return
+	case err != nil:
 		http.Error(w, "read body", http.StatusBadRequest)
 		return
 	}
-	if !validSignature([]byte(strings.TrimSpace(string(secret))), body, r.Header.Get("X-Hub-Signature-256")) {
-		d.log.Warn("webhook with a bad signature", "remote", r.RemoteAddr)
+	if !validSignature(secret, body, r.Header.Get("X-Hub-Signature-256")) {
+		h.bad.add(r.RemoteAddr)
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
 	}
 	d.Kick("webhook " + r.Header.Get("X-GitHub-Event"))
 	w.WriteHeader(http.StatusAccepted)
 	io.WriteString(w, "reconcile queued\n")
+}
+
+// readSecret reads the webhook secret; an empty file is an error too.
+func readSecret(file string) ([]byte, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return nil, errors.New("the file is empty")
+	}
+	return []byte(s), nil
 }
 
 func validSignature(secret, body []byte, header string) bool {
@@ -95,4 +185,42 @@ func validSignature(secret, body []byte, header string) bool {
 	m := hmac.New(sha256.New, secret)
 	m.Write(body)
 	return hmac.Equal(sig, m.Sum(nil))
+}
+
+// burst counts webhooks with a bad signature and logs them in one line a
+// window: a flood of 500 makes one line with its count, not 500 lines.
+type burst struct {
+	window time.Duration
+	clock  Clock
+	log    *slog.Logger
+
+	mu      gosync.Mutex
+	count   int
+	remotes []string // the first few senders
+}
+
+const burstRemotes = 5
+
+func (b *burst) add(remote string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.count == 0 {
+		go b.flushAfter(b.clock.After(b.window))
+	}
+	b.count++
+	if host, _, err := net.SplitHostPort(remote); err == nil {
+		remote = host
+	}
+	if len(b.remotes) < burstRemotes && !slices.Contains(b.remotes, remote) {
+		b.remotes = append(b.remotes, remote)
+	}
+}
+
+func (b *burst) flushAfter(at <-chan time.Time) {
+	<-at
+	b.mu.Lock()
+	count, remotes := b.count, b.remotes
+	b.count, b.remotes = 0, nil
+	b.mu.Unlock()
+	b.log.Warn("webhooks with a bad signature", "count", count, "window", b.window.String(), "remotes", strings.Join(remotes, ","))
 }

@@ -6,6 +6,9 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/actionsync/actionsync/internal/manifest"
 )
 
 // MarkdownLimit is GitHub's limit on a comment's length.
@@ -26,11 +29,13 @@ func (p *Plan) Summary() string {
 		n[Create], n[Adopt], n[Update], n[Rollback], n[Deploy], n[Bind], n[Delete])
 }
 
-func (s Step) subject() string {
+// subject names the step's action and trigger, or its trigger, each name
+// shown by name.
+func (s Step) subject(name func(string) string) string {
 	if s.Kind == Bind {
-		return "trigger " + s.Trigger
+		return "trigger " + name(s.Trigger)
 	}
-	return s.Action + " (" + s.Trigger + ")"
+	return name(s.Action) + " (" + name(s.Trigger) + ")"
 }
 
 func (s Step) why() string {
@@ -45,30 +50,35 @@ func (s Step) secretLines() []string {
 	out := make([]string, len(s.Secrets))
 	for i, name := range s.Secrets {
 		if s.Kind == Create || s.Kind == Adopt {
-			out[i] = name + ": (set)"
+			out[i] = TextName(name) + ": (set)"
 		} else {
-			out[i] = name + ": (changed)"
+			out[i] = TextName(name) + ": (changed)"
 		}
 	}
 	return out
 }
 
-func (s Step) orderLines() []string {
+// orderLines shows a bind step's new order and the old one, each name
+// shown by name.
+func (s Step) orderLines(name func(string) string) []string {
 	var out []string
 	for i, b := range s.Bindings {
-		out = append(out, fmt.Sprintf("%d. %s (%s)", i+1, b.Action, b.DisplayName))
+		out = append(out, fmt.Sprintf("%d. %s (%s)", i+1, name(b.Action), name(b.DisplayName)))
 	}
 	if len(s.Bindings) == 0 {
 		out = append(out, "(no bindings)")
 	}
 	prev := make([]string, len(s.Previous))
 	for i, b := range s.Previous {
-		prev[i] = b.Action
+		prev[i] = name(b.Action)
 	}
 	return append(out, "was: ["+strings.Join(prev, ", ")+"]")
 }
 
-// Text writes the plan for a terminal.
+// Text writes the plan for a terminal. Names that are not plain printable
+// text are Go-quoted, and reasons and code have their control and format
+// characters escaped: nothing in a plan can move the cursor, colour the
+// terminal, fake a log line or reorder text with a bidi override.
 func (p *Plan) Text(w io.Writer) error {
 	var b strings.Builder
 	if p.Revision != "" {
@@ -76,29 +86,65 @@ func (p *Plan) Text(w io.Writer) error {
 	}
 	b.WriteString(p.Summary() + "\n")
 	for _, s := range p.Steps {
-		fmt.Fprintf(&b, "\n%s %-8s %s: %s\n", symbols[s.Kind], s.Kind, s.subject(), s.why())
+		fmt.Fprintf(&b, "\n%s %-8s %s: %s\n", symbols[s.Kind], s.Kind, s.subject(TextName), manifest.Escape(s.why()))
 		for _, l := range s.secretLines() {
 			b.WriteString("    secret " + l + "\n")
 		}
 		if s.Kind == Bind {
-			for _, l := range s.orderLines() {
+			for _, l := range s.orderLines(TextName) {
 				b.WriteString("    " + l + "\n")
 			}
 		}
 		if s.CodeDiff != "" && s.Kind != Create {
-			for _, l := range strings.SplitAfter(strings.TrimSuffix(s.CodeDiff, "\n"), "\n") {
-				b.WriteString("    " + strings.TrimSuffix(l, "\n") + "\n")
+			for _, l := range codeLines(s.CodeDiff) {
+				b.WriteString("    " + l + "\n")
 			}
 		}
 	}
 	if len(p.Unmanaged) > 0 {
 		b.WriteString("\nLeft alone:\n")
 		for _, u := range p.Unmanaged {
-			fmt.Fprintf(&b, "  %s: %s\n", u.Action, u.Reason)
+			fmt.Fprintf(&b, "  %s: %s\n", TextName(u.Action), manifest.Escape(u.Reason))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// TextName shows a name as it is when it is plain printable text, and
+// Go-quoted otherwise, so that a name cannot pass for something else on a
+// terminal (or in a log line).
+func TextName(s string) string {
+	if plainName(s) {
+		return s
+	}
+	return strconv.Quote(s)
+}
+
+func plainName(s string) bool {
+	if s == "" || strings.TrimSpace(s) != s || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if !strconv.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// codeLines splits a diff into lines, each with its control and format
+// characters escaped but tabs, which indent code.
+func codeLines(diff string) []string {
+	lines := strings.Split(strings.TrimSuffix(diff, "\n"), "\n")
+	for i, l := range lines {
+		parts := strings.Split(l, "\t")
+		for j := range parts {
+			parts[j] = manifest.Escape(parts[j])
+		}
+		lines[i] = strings.Join(parts, "\t")
+	}
+	return lines
 }
 
 // JSON writes the plan in the documented schema (docs/PLAN.md).
@@ -133,6 +179,8 @@ func (p *Plan) Markdown(w io.Writer, limit int) error {
 	return err
 }
 
+// truncate cuts s to at most n bytes, at the end of a line, so that a cut
+// table keeps whole rows.
 func truncate(s string, n int) string {
 	if n < 0 {
 		return ""
@@ -140,20 +188,20 @@ func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return strings.ToValidUTF8(s[:n], "")
+	return s[:strings.LastIndexByte(s[:n], '\n')+1]
 }
 
 func (p *Plan) markdownParts() (string, []string) {
 	var h strings.Builder
 	h.WriteString("### actionsync plan")
 	if p.Revision != "" {
-		h.WriteString(" for " + mdCode(p.Revision))
+		h.WriteString(" for " + mdCode(TextName(p.Revision)))
 	}
 	h.WriteString("\n\n" + p.Summary() + "\n")
 	if !p.Empty() {
 		h.WriteString("\n| | step | action / trigger | why |\n|---|---|---|---|\n")
 		for _, s := range p.Steps {
-			fmt.Fprintf(&h, "| `%s` | %s | `%s` | %s |\n", symbols[s.Kind], s.Kind, s.subject(), mdEscape(s.why()))
+			fmt.Fprintf(&h, "| `%s` | %s | %s | %s |\n", symbols[s.Kind], s.Kind, mdCode(s.subject(TextName)), mdText(s.why()))
 		}
 	}
 	if len(p.Unmanaged) > 0 {
@@ -162,7 +210,7 @@ func (p *Plan) markdownParts() (string, []string) {
 			if i > 0 {
 				h.WriteString("; ")
 			}
-			fmt.Fprintf(&h, "`%s` (%s)", u.Action, mdEscape(u.Reason))
+			fmt.Fprintf(&h, "%s (%s)", mdCode(TextName(u.Action)), mdText(u.Reason))
 		}
 		h.WriteString("\n")
 	}
@@ -178,40 +226,56 @@ func (p *Plan) markdownParts() (string, []string) {
 func (s Step) markdownSection() string {
 	var body strings.Builder
 	for _, l := range s.secretLines() {
-		body.WriteString("- secret `" + l + "`\n")
+		body.WriteString("- secret " + mdCode(l) + "\n")
 	}
 	if s.Kind == Bind {
-		for _, l := range s.orderLines() {
-			body.WriteString("- " + mdEscape(l) + "\n")
+		for _, l := range s.orderLines(func(n string) string { return mdText(TextName(n)) }) {
+			body.WriteString("- " + l + "\n")
 		}
 	}
 	if s.CodeDiff != "" {
+		code := strings.Join(codeLines(s.CodeDiff), "\n") + "\n"
 		fence := "```"
-		for strings.Contains(s.CodeDiff, fence) {
+		for strings.Contains(code, fence) {
 			fence += "`"
 		}
 		if body.Len() > 0 {
 			body.WriteString("\n")
 		}
-		body.WriteString(fence + "diff\n" + s.CodeDiff + fence + "\n")
+		body.WriteString(fence + "diff\n" + code + fence + "\n")
 	}
 	if body.Len() == 0 {
 		return ""
 	}
-	return fmt.Sprintf("\n<details><summary><code>%s</code>: %s</summary>\n\n%s\n</details>\n", s.subject(), s.Kind, body.String())
+	return fmt.Sprintf("\n<details><summary><code>%s</code>: %s</summary>\n\n%s\n</details>\n", mdHTML(s.subject(TextName)), s.Kind, body.String())
 }
 
-// mdCode shows s as inline code, fenced by more backticks than it holds,
-// with its line breaks folded, so that nothing in it renders as Markdown.
+// mdCode shows text (a name, already through TextName) as code: a code
+// span when it holds nothing Markdown or HTML would read, else an HTML
+// <code> element with everything escaped.
 func mdCode(s string) string {
-	s = strings.NewReplacer("\r", " ", "\n", " ").Replace(s)
-	fence := "`"
-	for strings.Contains(s, fence) {
-		fence += "`"
+	if !strings.ContainsAny(s, "`|<>&\n") {
+		return "`" + s + "`"
 	}
-	return fence + " " + s + " " + fence
+	return "<code>" + mdHTML(s) + "</code>"
 }
 
-func mdEscape(s string) string {
-	return strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;").Replace(s)
+// mdHTML escapes text for the inside of an HTML element in Markdown: HTML's
+// own characters, and those Markdown would read there (emphasis, links,
+// code, a table's pipes), as character references.
+var mdHTML = strings.NewReplacer(
+	"&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;",
+	"|", "&#124;", "`", "&#96;", "*", "&#42;", "_", "&#95;", "[", "&#91;", "]", "&#93;", `\`, "&#92;", "~", "&#126;",
+).Replace
+
+// mdText escapes free text (a reason, which may hold names) for a table
+// cell or a list item: control characters shown as escapes, no raw HTML, no
+// pipe that would end the cell, no emphasis, link or code span.
+func mdText(s string) string {
+	return mdTextReplacer.Replace(manifest.Escape(s))
 }
+
+var mdTextReplacer = strings.NewReplacer(
+	"&", "&amp;", "<", "&lt;", ">", "&gt;", "|", `\|`,
+	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "~", `\~`,
+)

@@ -18,10 +18,10 @@ import (
 
 // API is what the reader needs of a tenant: go-auth0's typed reads, and its
 // plain request for the fields its types leave out (a failed build's
-// errors, Marketplace integrations). Every method is a read, safe to retry;
-// errors are management.Error for answers of 400 and up.
+// errors, Marketplace integrations, the runtimes a trigger accepts). Every
+// method is a read, safe to retry; errors are management.Error for answers
+// of 400 and up.
 type API interface {
-	Triggers(ctx context.Context, opts ...management.RequestOption) (*management.ActionTriggerList, error)
 	Bindings(ctx context.Context, triggerID string, opts ...management.RequestOption) (*management.ActionBindingList, error)
 	Versions(ctx context.Context, id string, opts ...management.RequestOption) (*management.ActionVersionList, error)
 	URI(path ...string) string
@@ -102,16 +102,27 @@ func (r *Reader) ReadVersions(ctx context.Context, st *tenant.State, names []str
 	return nil
 }
 
-// Catalogue reads the tenant's trigger catalogue; an empty one is an error.
+// Catalogue reads the tenant's trigger catalogue, with the runtimes each
+// trigger version accepts (go-auth0's ActionTrigger has no runtimes, so
+// the plain request reads it), so that a runtime the trigger refuses is
+// found while validating, before any write. An empty catalogue is an
+// error.
 func (r *Reader) Catalogue(ctx context.Context) ([]tenant.Trigger, error) {
 	r.calls.Add(1)
-	tl, err := r.api.Triggers(ctx)
-	if err != nil {
+	var tl struct {
+		Triggers []struct {
+			ID       string   `json:"id"`
+			Version  string   `json:"version"`
+			Status   string   `json:"status"`
+			Runtimes []string `json:"runtimes"`
+		} `json:"triggers"`
+	}
+	if err := r.api.Request(ctx, http.MethodGet, r.api.URI("actions", "triggers"), &tl); err != nil {
 		return nil, fmt.Errorf("list triggers: %w", err)
 	}
 	var out []tenant.Trigger
 	for _, t := range tl.Triggers {
-		out = append(out, tenant.Trigger{ID: t.GetID(), Version: t.GetVersion(), Current: t.GetStatus() == "CURRENT"})
+		out = append(out, tenant.Trigger{ID: t.ID, Version: t.Version, Current: t.Status == "CURRENT", Runtimes: t.Runtimes})
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("list triggers: the tenant offers no trigger")

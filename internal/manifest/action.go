@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -8,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/actionsync/actionsync/internal/tenant"
 	"gopkg.in/yaml.v3"
@@ -23,9 +25,13 @@ var (
 // loadAction reads dir/action.yaml and the code it names.
 func (l *loader) loadAction(dir string) {
 	file := dir + "/action.yaml"
-	b, err := fs.ReadFile(l.fsys, file)
-	if err != nil {
+	b, err := readFile(l.fsys, file, MaxFileBytes, "the bound on action.yaml")
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		l.add(&Error{Path: file, Err: errors.New("missing: every directory under actions/ holds an action.yaml")})
+		return
+	case err != nil:
+		l.add(&Error{Path: file, Err: describe(file, err)})
 		return
 	}
 	root := l.parse(file, b)
@@ -83,6 +89,11 @@ func (l *loader) trigger(file string, a *Action, n *yaml.Node) {
 }
 
 func (l *loader) dependencies(file string, a *Action, n *yaml.Node) {
+	if n.Kind == yaml.SequenceNode && len(n.Content) > maxDependencies {
+		l.add(errf(file, n.Line, "dependencies: %d listed; Auth0 allows at most %d npm dependencies per action", len(n.Content), maxDependencies))
+		return
+	}
+	seen := map[string]bool{}
 	l.list(file, "dependencies", n, func(i int, item *yaml.Node) {
 		var d tenant.Dependency
 		where := fmt.Sprintf("dependencies[%d]", i)
@@ -96,12 +107,10 @@ func (l *loader) dependencies(file string, a *Action, n *yaml.Node) {
 			l.add(errf(file, item.Line, "%s: %q is not an npm package name", where, d.Name))
 		case !exactVersion.MatchString(d.Version):
 			l.add(errf(file, item.Line, "%s: version %q of %s is not an exact version (such as 1.7.9)", where, d.Version, d.Name))
+		case seen[d.Name]:
+			l.add(errf(file, item.Line, "%s: %s is listed twice", where, d.Name))
 		default:
-			for _, o := range a.Dependencies {
-				if o.Name == d.Name {
-					l.add(errf(file, item.Line, "%s: %s is listed twice", where, d.Name))
-				}
-			}
+			seen[d.Name] = true
 			a.Dependencies = append(a.Dependencies, d)
 		}
 	})
@@ -109,6 +118,11 @@ func (l *loader) dependencies(file string, a *Action, n *yaml.Node) {
 }
 
 func (l *loader) secrets(file string, a *Action, n *yaml.Node) {
+	if n.Kind == yaml.SequenceNode && len(n.Content) > maxSecrets {
+		l.add(errf(file, n.Line, "secrets: %d listed; Auth0 allows at most %d secrets per action", len(n.Content), maxSecrets))
+		return
+	}
+	seen := map[string]bool{}
 	l.list(file, "secrets", n, func(i int, item *yaml.Node) {
 		var s Secret
 		where := fmt.Sprintf("secrets[%d]", i)
@@ -124,11 +138,10 @@ func (l *loader) secrets(file string, a *Action, n *yaml.Node) {
 			l.add(errf(file, item.Line, "%s: %v", where, err))
 			return
 		}
-		for _, o := range a.Secrets {
-			if o.Name == s.Name {
-				l.add(errf(file, item.Line, "%s: secret %s is listed twice", where, s.Name))
-			}
+		if seen[s.Name] {
+			l.add(errf(file, item.Line, "%s: secret %s is listed twice", where, s.Name))
 		}
+		seen[s.Name] = true
 		a.Secrets = append(a.Secrets, s)
 	})
 	sort.Slice(a.Secrets, func(i, j int) bool { return a.Secrets[i].Name < a.Secrets[j].Name })
@@ -140,6 +153,8 @@ func (l *loader) secretValue(s *Secret) error {
 	switch {
 	case !secretName.MatchString(s.Name):
 		return fmt.Errorf("secret name %q: want letters, digits and _", s.Name)
+	case len(s.Name) > maxSecretName:
+		return fmt.Errorf("secret name of %d characters: Auth0 allows at most %d", len(s.Name), maxSecretName)
 	case (s.FromEnv == "") == (s.FromFile == ""):
 		return fmt.Errorf("secret %s: want exactly one of from_env and from_file", s.Name)
 	case s.FromEnv != "":
@@ -147,22 +162,28 @@ func (l *loader) secretValue(s *Secret) error {
 		if s.Value == "" {
 			return fmt.Errorf("secret %s: $%s is unset or empty", s.Name, s.FromEnv)
 		}
+		if len(s.Value) > maxSecretValue {
+			return fmt.Errorf("secret %s: the value in $%s is %s bytes; Auth0 allows at most %s", s.Name, s.FromEnv, commas(int64(len(s.Value))), commas(maxSecretValue))
+		}
 	default:
 		b, err := l.opts.ReadFile(s.FromFile)
 		if err != nil {
-			return fmt.Errorf("secret %s: read %s: %v", s.Name, s.FromFile, errors.Unwrap(err))
+			return fmt.Errorf("secret %s: read %s: %v", s.Name, s.FromFile, unwrapPath(err))
 		}
 		s.Value = strings.TrimRight(string(b), "\r\n")
 		if s.Value == "" {
 			return fmt.Errorf("secret %s: %s is empty", s.Name, s.FromFile)
+		}
+		if len(s.Value) > maxSecretValue {
+			return fmt.Errorf("secret %s: the value in %s is %s bytes; Auth0 allows at most %s", s.Name, s.FromFile, commas(int64(len(s.Value))), commas(maxSecretValue))
 		}
 	}
 	return nil
 }
 
 func (l *loader) checkAction(file string, a *Action) {
-	if a.Name == "" || strings.TrimSpace(a.Name) != a.Name {
-		l.add(errf(file, a.Line("name"), "name %q: want a non-empty name without surrounding spaces", a.Name))
+	if err := checkName(a.Name); err != nil {
+		l.add(errf(file, a.Line("name"), "name %s: %v", quoteName(a.Name), err))
 	}
 	if !runtimePattern.MatchString(a.Runtime) {
 		l.add(errf(file, a.Line("runtime"), "runtime %q: want a Node.js runtime such as node22", a.Runtime))
@@ -175,12 +196,64 @@ func (l *loader) readCode(file string, a *Action) {
 		l.add(errf(file, a.Line("code"), "code %q: the code file must be inside %s", a.CodePath, a.Dir))
 		return
 	}
-	b, err := fs.ReadFile(l.fsys, p)
-	if err != nil {
-		l.add(errf(file, a.Line("code"), "code file %s: %v", p, errors.Unwrap(err)))
+	b, err := readFile(l.fsys, p, MaxCodeBytes, "Auth0 allows at most 102,400 bytes of code per action")
+	var link *linkOutError
+	var large *tooLargeError
+	switch {
+	case errors.As(err, &link) || errors.As(err, &large):
+		l.add(&Error{Path: p, Err: describe(p, err)})
+		return
+	case err != nil:
+		l.add(errf(file, a.Line("code"), "code file %s: %v", p, describe(p, err)))
+		return
+	}
+	if e := checkCode(p, b, a); e != nil {
+		l.add(e)
 		return
 	}
 	a.CodePath, a.Code = p, string(b)
+}
+
+// checkCode refuses code Auth0 would not keep as it is: longer than
+// MaxCodeBytes once actionsync's stamp line is appended, not UTF-8 (the
+// tenant would store U+FFFD, and every run would update it again), or
+// holding a NUL byte. The error gives the line of the first bad byte.
+func checkCode(p string, b []byte, a *Action) *Error {
+	if room := stampRoom(a); len(b)+room > MaxCodeBytes {
+		return errf(p, 0, "%s bytes, and %d more for actionsync's stamp line: Auth0 allows at most %s bytes of code per action",
+			commas(int64(len(b))), room, commas(MaxCodeBytes))
+	}
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			line, col := position(b, i)
+			return errf(p, line, "byte 0x%02x at column %d is not UTF-8: code must be UTF-8 text", b[i], col)
+		case r == 0:
+			line, col := position(b, i)
+			return errf(p, line, "a NUL byte at column %d: code must be text without NUL", col)
+		}
+		i += size
+	}
+	return nil
+}
+
+// stampRoom is the room the stamp line (internal/stamp) takes in the
+// uploaded code: its fixed part with a 40-digit commit and an owner of up
+// to 64 characters, and each secret's name and fingerprint.
+func stampRoom(a *Action) int {
+	n := 160
+	for _, s := range a.Secrets {
+		n += len(s.Name) + 18
+	}
+	return n
+}
+
+// position is the line and column (both from 1, the column in bytes) of
+// offset i in b.
+func position(b []byte, i int) (int, int) {
+	line := 1 + bytes.Count(b[:i], []byte("\n"))
+	return line, i - bytes.LastIndexByte(b[:i], '\n')
 }
 
 // checkNames reports actions that share a name.

@@ -1,8 +1,10 @@
 package manifest
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -18,40 +20,44 @@ type Options struct {
 	// Getenv reads from_env sources; nil means os.Getenv.
 	Getenv func(string) string
 	// ReadFile reads from_file sources (absolute paths on the machine, not in
-	// the repo); nil means os.ReadFile.
+	// the repo); nil means reading the file, up to 64 KiB.
 	ReadFile func(string) ([]byte, error)
 }
 
 // Load reads and validates the repo at the root of fsys. It returns every
 // problem at once as Errors, each with file and line; ErrEmpty for a tree
 // that holds no repo at all.
+//
+// The repo is untrusted: every file is read through a size bound
+// (MaxFileBytes, MaxCodeBytes), every YAML document through a bound on its
+// nodes and depth, and symbolic links are resolved inside the repo (when
+// fsys implements fs.ReadLinkFS, as source's trees do): a link out of it is
+// an error naming the link and its target, never followed.
 func Load(fsys fs.FS, opts Options) (*Repo, error) {
 	if opts.Getenv == nil {
 		opts.Getenv = os.Getenv
 	}
 	if opts.ReadFile == nil {
-		opts.ReadFile = os.ReadFile
+		opts.ReadFile = readSecretFile
 	}
 	l := &loader{fsys: fsys, opts: opts, repo: &Repo{}}
-	dirs, errActions := fs.ReadDir(fsys, "actions")
-	trig, errTriggers := fs.ReadFile(fsys, "triggers.yaml")
+	dirs, errActions := l.readActions()
+	trig, errTriggers := readFile(fsys, triggersFile, MaxFileBytes, "the bound on triggers.yaml")
 	if errors.Is(errActions, fs.ErrNotExist) && errors.Is(errTriggers, fs.ErrNotExist) {
 		return nil, ErrEmpty
 	}
 	if errActions != nil && !errors.Is(errActions, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read actions/: %w", errActions)
+		l.add(&Error{Path: actionsDir, Err: describe(actionsDir, errActions)})
 	}
 	for _, d := range dirs {
-		if d.IsDir() {
-			l.loadAction(path.Join("actions", d.Name()))
-		}
+		l.actionEntry(d)
 	}
 	sort.Slice(l.repo.Actions, func(i, j int) bool { return l.repo.Actions[i].Name < l.repo.Actions[j].Name })
 	l.checkNames()
 	switch {
 	case errors.Is(errTriggers, fs.ErrNotExist):
 	case errTriggers != nil:
-		return nil, fmt.Errorf("read triggers.yaml: %w", errTriggers)
+		l.add(&Error{Path: triggersFile, Err: describe(triggersFile, errTriggers)})
 	default:
 		l.loadTriggers(trig)
 	}
@@ -64,6 +70,8 @@ func Load(fsys fs.FS, opts Options) (*Repo, error) {
 	return l.repo, nil
 }
 
+const actionsDir = "actions"
+
 type loader struct {
 	fsys fs.FS
 	opts Options
@@ -73,23 +81,105 @@ type loader struct {
 
 func (l *loader) add(e *Error) { l.errs = append(l.errs, e) }
 
-// parse reads a YAML document into its root node.
-func (l *loader) parse(file string, b []byte) *yaml.Node {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		line := 0
-		msg := err.Error()
-		if m := yamlLine.FindStringSubmatch(msg); m != nil {
-			fmt.Sscan(m[1], &line)
-			msg = strings.Replace(msg, m[0], "yaml: ", 1)
+// readActions lists actions/, resolving it first like any other path.
+func (l *loader) readActions() ([]fs.DirEntry, error) {
+	real, err := resolve(l.fsys, actionsDir)
+	if err != nil {
+		return nil, err
+	}
+	return fs.ReadDir(l.fsys, real)
+}
+
+// actionEntry loads one entry of actions/: a directory is an action; a
+// symbolic link or a file there is an error, never skipped in silence.
+// Names starting with a dot (.DS_Store, .gitkeep) are left alone.
+func (l *loader) actionEntry(d fs.DirEntry) {
+	p := path.Join(actionsDir, d.Name())
+	switch {
+	case strings.HasPrefix(d.Name(), "."):
+	case d.Type()&fs.ModeSymlink != 0:
+		target, _ := fs.ReadLink(l.fsys, p)
+		if _, err := resolve(l.fsys, p); err != nil {
+			l.add(&Error{Path: p, Err: describe(p, err)})
+			return
 		}
-		l.add(&Error{Path: file, Line: line, Err: errors.New(msg)})
+		l.add(errf(p, 0, "a symbolic link (-> %s): an action's directory must be a directory of its own", target))
+	case d.IsDir():
+		l.loadAction(p)
+	default:
+		l.add(errf(p, 0, "a file directly in actions/: each action is a directory holding action.yaml"))
+	}
+}
+
+// parse reads a file's one YAML document into its root node. A second
+// document, or a document past the bounds on nodes and depth, is an error.
+func (l *loader) parse(file string, b []byte) *yaml.Node {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+		return &yaml.Node{Kind: yaml.MappingNode, Line: 1}
+	} else if err != nil {
+		l.add(yamlError(file, err))
+		return nil
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == nil:
+		l.add(errf(file, next.Line, "a second YAML document: one document per file"))
+		return nil
+	case !errors.Is(err, io.EOF):
+		l.add(yamlError(file, err))
+		return nil
+	}
+	if e := checkSize(file, &doc); e != nil {
+		l.add(e)
 		return nil
 	}
 	if len(doc.Content) == 0 {
 		return &yaml.Node{Kind: yaml.MappingNode, Line: 1}
 	}
 	return doc.Content[0]
+}
+
+func yamlError(file string, err error) *Error {
+	line := 0
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		fmt.Sscan(m[1], &line)
+		msg = strings.Replace(msg, m[0], "yaml: ", 1)
+	}
+	return &Error{Path: file, Line: line, Err: errors.New(msg)}
+}
+
+// Bounds on a YAML document: far above what an action.yaml (at most 10
+// dependencies and 30 secrets) or a triggers.yaml (20 bindings a trigger)
+// needs.
+const (
+	maxYAMLNodes = 20000
+	maxYAMLDepth = 16
+)
+
+// checkSize refuses a document of more than maxYAMLNodes nodes, or nested
+// deeper than maxYAMLDepth. Aliases count once: the loader never expands
+// them.
+func checkSize(file string, doc *yaml.Node) *Error {
+	nodes := 0
+	var walk func(n *yaml.Node, depth int) *Error
+	walk = func(n *yaml.Node, depth int) *Error {
+		if nodes++; nodes > maxYAMLNodes {
+			return errf(file, n.Line, "more than %d YAML nodes: this is not an actionsync file", maxYAMLNodes)
+		}
+		if depth > maxYAMLDepth {
+			return errf(file, n.Line, "YAML nested more than %d deep: this is not an actionsync file", maxYAMLDepth)
+		}
+		for _, c := range n.Content {
+			if e := walk(c, depth+1); e != nil {
+				return e
+			}
+		}
+		return nil
+	}
+	return walk(doc, 0)
 }
 
 var yamlLine = regexp.MustCompile(`yaml: line (\d+): `)

@@ -122,12 +122,13 @@ type Error struct {
 	Err  error
 }
 
-// Error formats the problem as path:line: message.
+// Error formats the problem as path:line: message, on one line, with
+// whatever the repo put in it (a file name, a link's target) escaped.
 func (e *Error) Error() string {
 	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %v", e.Path, e.Line, e.Err)
+		return Escape(fmt.Sprintf("%s:%d: %v", e.Path, e.Line, e.Err))
 	}
-	return fmt.Sprintf("%s: %v", e.Path, e.Err)
+	return Escape(fmt.Sprintf("%s: %v", e.Path, e.Err))
 }
 
 // Unwrap returns the underlying problem.

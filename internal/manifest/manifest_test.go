@@ -17,7 +17,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 func testOpts() manifest.Options {
 	return manifest.Options{
 		Getenv: func(k string) string {
-			return map[string]string{"SET": "hunter2-set", "ENRICH_API_KEY": "k-123"}[k]
+			return map[string]string{"SET": "hunter2-set", "ENRICH_API_KEY": "k-123", "LONG": strings.Repeat("hunter2", 600)}[k]
 		},
 		ReadFile: os.ReadFile,
 	}

@@ -19,16 +19,23 @@ func (l *loader) loadTriggers(b []byte) {
 		l.add(errf(triggersFile, root.Line, "want a mapping of trigger id to a list of actions, got %s", kindName(root)))
 		return
 	}
+	seen := map[string]bool{}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		t := &Trigger{ID: k.Value, Line: k.Line}
-		if l.repo.Trigger(t.ID) != nil {
+		if seen[t.ID] {
 			l.add(errf(triggersFile, k.Line, "trigger %s is listed twice", t.ID))
 			continue
 		}
+		seen[t.ID] = true
+		if v.Kind == yaml.SequenceNode && len(v.Content) > maxBindings {
+			l.add(errf(triggersFile, k.Line, "%s: %d actions bound; Auth0 runs at most %d actions per trigger", t.ID, len(v.Content), maxBindings))
+			continue
+		}
+		bound := map[string]bool{}
 		l.list(triggersFile, t.ID, v, func(j int, item *yaml.Node) {
 			if b, ok := l.binding(t.ID, j, item); ok {
-				l.addBinding(t, b)
+				l.addBinding(t, b, bound)
 			}
 		})
 		l.repo.Triggers = append(l.repo.Triggers, t)
@@ -57,16 +64,23 @@ func (l *loader) binding(trigger string, j int, item *yaml.Node) (Binding, bool)
 	if b.DisplayName == "" {
 		b.DisplayName = b.Action
 	}
+	if err := checkName(b.Action); err != nil {
+		l.add(errf(triggersFile, item.Line, "%s: action name %s: %v", where, quoteName(b.Action), err))
+		return b, false
+	}
+	if err := checkName(b.DisplayName); err != nil {
+		l.add(errf(triggersFile, item.Line, "%s: display name %s: %v", where, quoteName(b.DisplayName), err))
+		return b, false
+	}
 	return b, true
 }
 
-func (l *loader) addBinding(t *Trigger, b Binding) {
-	for _, o := range t.Bindings {
-		if o.Action == b.Action {
-			l.add(errf(triggersFile, b.Line, "%s: %s is bound twice", t.ID, b.Action))
-			return
-		}
+func (l *loader) addBinding(t *Trigger, b Binding, bound map[string]bool) {
+	if bound[b.Action] {
+		l.add(errf(triggersFile, b.Line, "%s: %s is bound twice", t.ID, b.Action))
+		return
 	}
+	bound[b.Action] = true
 	if a := l.repo.Action(b.Action); a != nil && a.Trigger.ID != "" && a.Trigger.ID != t.ID {
 		l.add(errf(triggersFile, b.Line, "%s: action %s supports the %s trigger, not %s (%s:%d)",
 			t.ID, b.Action, a.Trigger.ID, t.ID, a.File(), a.Line("trigger.id")))

@@ -4,30 +4,31 @@ package source
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
-	"path"
-	"strings"
-	"testing/fstest"
-	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
 // Dir is a local directory, synced as it is; its revision is "local".
 type Dir string
 
-// Checkout returns the directory.
+// Checkout returns the directory as a tree that cannot be left: it is
+// opened with os.OpenRoot, so no path, nor any symbolic link, leads out of
+// it. The tree also implements fs.ReadLinkFS, for the loader to name a link
+// that points out. (The root's descriptor is closed when the tree is no
+// longer used.)
 func (d Dir) Checkout(context.Context) (fs.FS, string, error) {
 	if fi, err := os.Stat(string(d)); err != nil || !fi.IsDir() {
 		return nil, "", fmt.Errorf("repo %s: not a directory", d)
 	}
-	return os.DirFS(string(d)), "local", nil
+	root, err := os.OpenRoot(string(d))
+	if err != nil {
+		return nil, "", fmt.Errorf("repo %s: %w", d, err)
+	}
+	return root.FS(), "local", nil
 }
 
 // LocalGit is the commit at a branch (HEAD when empty) of a Git repository
@@ -64,43 +65,4 @@ func (g LocalGit) Checkout(ctx context.Context) (fs.FS, string, error) {
 	}
 	fsys, err := TreeFS(c, g.Sub)
 	return fsys, hash.String(), err
-}
-
-// TreeFS reads the tree of commit c (below sub, when given) into memory.
-// A missing subfolder is an error, never an empty tree.
-func TreeFS(c *object.Commit, sub string) (fs.FS, error) {
-	tree, err := c.Tree()
-	if err != nil {
-		return nil, fmt.Errorf("commit %s: tree: %w", c.Hash, err)
-	}
-	sub = strings.Trim(path.Clean("/"+sub), "/")
-	if sub != "" {
-		if tree, err = tree.Tree(sub); err != nil {
-			return nil, fmt.Errorf("commit %s: --path %s: %w", c.Hash, sub, err)
-		}
-	}
-	out := fstest.MapFS{}
-	err = tree.Files().ForEach(func(f *object.File) error {
-		if !f.Mode.IsFile() {
-			return nil
-		}
-		r, err := f.Reader()
-		if err != nil {
-			return err
-		}
-		defer r.Close()
-		b, err := io.ReadAll(r)
-		if err != nil {
-			return err
-		}
-		out[f.Name] = &fstest.MapFile{Data: b, Mode: 0o644, ModTime: c.Committer.When.In(time.UTC)}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("commit %s: read tree: %w", c.Hash, err)
-	}
-	if len(out) == 0 {
-		return nil, errors.New("commit " + c.Hash.String() + ": empty tree")
-	}
-	return out, nil
 }

@@ -51,7 +51,7 @@ func TestHTTPSTokenAuth(t *testing.T) {
 	base := gitHTTPServer(t, filepath.Dir(bare), func() string { return valid.Load().(string) })
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	os.WriteFile(tokenFile, []byte("tok-1\n"), 0o600)
-	r := &source.Remote{URL: base + "/" + filepath.Base(bare), Branch: "main", Auth: source.Auth{TokenFile: tokenFile}}
+	r := &source.Remote{URL: base + "/" + filepath.Base(bare), Branch: "main", Auth: source.Auth{TokenFile: tokenFile}, Dir: t.TempDir()}
 	if _, rev, err := r.Checkout(t.Context()); err != nil || len(rev) != 40 {
 		t.Fatalf("checkout with the token: %v %q", err, rev)
 	}

@@ -9,12 +9,16 @@ import (
 	"strings"
 	gosync "sync"
 
+	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/go-git/go-git/v5/storage/memory"
 )
 
@@ -65,16 +69,32 @@ func (a Auth) method(url string) (transport.AuthMethod, error) {
 // Remote is a branch of a Git repository reached by URL. Head asks the
 // remote where the branch is (one small request); Checkout fetches that
 // exact commit, shallowly, only when it moved.
+//
+// A fetched commit is kept on disk, in a directory of its own under Dir,
+// not in memory: files are read from it when the loader opens them, and a
+// large file nobody opens is never read. Fetching a new commit removes the
+// previous one's directory; Close removes the last.
 type Remote struct {
 	URL    string
 	Branch string
 	Sub    string
 	Auth   Auth
+	// Dir is where fetched commits are kept; "" means os.TempDir() ($TMPDIR).
+	Dir string
 
 	mu   gosync.Mutex
 	rev  string // the commit last fetched
 	tree fs.FS
+	dir  string // where it is kept
 }
+
+// Tunables of the on-disk object store: objects larger than
+// largeObject are streamed from the pack, never held whole in memory, and
+// the cache of decoded objects is small (trees and small files).
+const (
+	largeObject = 1 << 20
+	objectCache = 8 * cache.MiByte
+)
 
 // Head returns the commit the branch points at on the remote.
 func (r *Remote) Head(ctx context.Context) (string, error) {
@@ -116,29 +136,53 @@ func (r *Remote) Checkout(ctx context.Context) (fs.FS, string, error) {
 	if head == r.rev && r.tree != nil {
 		return r.tree, r.rev, nil
 	}
+	dir, err := os.MkdirTemp(r.Dir, "actionsync-git-")
+	if err != nil {
+		return nil, "", fmt.Errorf("fetch %s: %w", r.URL, err)
+	}
+	tree, rev, err := r.fetch(ctx, dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, "", err
+	}
+	r.drop()
+	r.rev, r.tree, r.dir = rev, tree, dir
+	return tree, r.rev, nil
+}
+
+// fetch fetches the branch's commit at depth 1 into dir and returns its
+// tree.
+func (r *Remote) fetch(ctx context.Context, dir string) (fs.FS, string, error) {
 	auth, err := r.Auth.method(r.URL)
 	if err != nil {
 		return nil, "", err
 	}
-	repo, err := git.CloneContext(ctx, memory.NewStorage(), nil, &git.CloneOptions{
-		URL: r.URL, Auth: auth, ReferenceName: plumbing.NewBranchReferenceName(r.branch()),
-		SingleBranch: true, Depth: 1, NoCheckout: true, Tags: git.NoTags,
-	})
+	st := filesystem.NewStorageWithOptions(osfs.New(dir), cache.NewObjectLRU(objectCache),
+		filesystem.Options{ExclusiveAccess: true, LargeObjectThreshold: largeObject})
+	head, err := fetchCommit(ctx, r.URL, r.branch(), auth, st)
 	if err != nil {
 		return nil, "", fmt.Errorf("fetch %s %s: %w", r.URL, r.branch(), err)
 	}
-	ref, err := repo.Head()
+	c, err := object.GetCommit(st, head)
 	if err != nil {
-		return nil, "", fmt.Errorf("fetch %s: %w", r.URL, err)
-	}
-	c, err := repo.CommitObject(ref.Hash())
-	if err != nil {
-		return nil, "", fmt.Errorf("fetch %s: commit %s: %w", r.URL, ref.Hash(), err)
+		return nil, "", fmt.Errorf("fetch %s: commit %s: %w", r.URL, head, err)
 	}
 	tree, err := TreeFS(c, r.Sub)
-	if err != nil {
-		return nil, "", err
+	return tree, head.String(), err
+}
+
+// drop removes the directory of the commit last fetched.
+func (r *Remote) drop() {
+	if r.dir != "" {
+		os.RemoveAll(r.dir)
 	}
-	r.rev, r.tree = ref.Hash().String(), tree
-	return tree, r.rev, nil
+	r.rev, r.tree, r.dir = "", nil, ""
+}
+
+// Close removes the commit kept on disk; a later Checkout fetches again.
+func (r *Remote) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.drop()
+	return nil
 }

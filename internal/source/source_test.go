@@ -1,6 +1,7 @@
 package source_test
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -34,21 +35,41 @@ func repoWith(t *testing.T, files map[string]string) (string, string) {
 		os.MkdirAll(filepath.Dir(p), 0o755)
 		os.WriteFile(p, []byte(content), 0o644)
 	}
+	commitAll(t, work)
+	r.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{bare}})
+	pushAll(t, work)
+	return "file://" + bare, work
+}
+
+// commitAll commits every change in the working tree at work.
+func commitAll(t *testing.T, work string) {
+	t.Helper()
+	r, err := git.PlainOpen(work)
+	if err != nil {
+		t.Fatal(err)
+	}
 	wt, _ := r.Worktree()
 	wt.AddWithOptions(&git.AddOptions{All: true})
 	if _, err := wt.Commit("c", &git.CommitOptions{Author: &object.Signature{Name: "t", Email: "t@example.com", When: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}
-	r.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{bare}})
-	if err := r.Push(&git.PushOptions{RemoteName: "origin"}); err != nil {
+}
+
+// pushAll pushes the working tree's main to its origin.
+func pushAll(t *testing.T, work string) {
+	t.Helper()
+	r, err := git.PlainOpen(work)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return "file://" + bare, work
+	if err := r.Push(&git.PushOptions{RemoteName: "origin"}); err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		t.Fatal(err)
+	}
 }
 
 func TestRemoteSubfolderAndCache(t *testing.T) {
 	url, _ := repoWith(t, map[string]string{"deploy/auth0/triggers.yaml": "post-login: []\n", "README.md": "x"})
-	r := &source.Remote{URL: url, Branch: "main", Sub: "deploy/auth0"}
+	r := &source.Remote{URL: url, Branch: "main", Sub: "deploy/auth0", Dir: t.TempDir()}
 	fsys, rev, err := r.Checkout(t.Context())
 	if err != nil {
 		t.Fatal(err)

@@ -103,7 +103,7 @@ func TestSSHKeyAndKnownHosts(t *testing.T) {
 	url := "ssh://git@" + addr + bare
 	known := filepath.Join(dir, "known_hosts")
 	os.WriteFile(known, []byte(knownhosts.Line([]string{knownhosts.Normalize(addr)}, hostKey)+"\n"), 0o600)
-	r := &source.Remote{URL: url, Branch: "main", Auth: source.Auth{SSHKeyFile: keyFile, KnownHostsFile: known}}
+	r := &source.Remote{URL: url, Branch: "main", Auth: source.Auth{SSHKeyFile: keyFile, KnownHostsFile: known}, Dir: t.TempDir()}
 	fsys, rev, err := r.Checkout(t.Context())
 	if err != nil || len(rev) != 40 || fsys == nil {
 		t.Fatalf("checkout over SSH: %v %q", err, rev)

@@ -1,14 +1,18 @@
 // Package transport is the HTTP layer between go-auth0 and a tenant: it
 // keeps inside the tenant's rate limit (X-RateLimit-* headers, 429 and
 // Retry-After), writes first and reads in the time writes leave, retries
-// 5xx answers and dropped connections on calls that are safe to repeat, and
-// counts requests by route and status.
+// 5xx answers and dropped connections on calls that are safe to repeat,
+// fetches the bearer token of client credentials again when the tenant
+// refuses it, and counts requests by route and status. Every other answer
+// (400, 403, 404, 409, 413, 422, a 401 to a fresh token) is final: it is
+// returned, never retried.
 package transport
 
 import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -17,6 +21,7 @@ import (
 	"time"
 
 	"github.com/actionsync/actionsync/internal/backoff"
+	"golang.org/x/oauth2"
 )
 
 // Transport is an http.RoundTripper. Its zero value is not usable; use New.
@@ -26,6 +31,7 @@ type Transport struct {
 	now      func() time.Time
 	sleep    func(context.Context, time.Duration) error
 	observe  func(route string, code int)
+	tokens   *tokens
 
 	mu        sync.Mutex
 	remaining int       // as the last answer reported; -1 unknown
@@ -44,6 +50,12 @@ type Options struct {
 	// Observe, when set, is told the route and status of every answer (code
 	// 0 for a dropped connection).
 	Observe func(route string, code int)
+	// Token, when set, fetches a bearer token (the client-credentials
+	// grant). The transport sets it on every request, keeps it until it
+	// expires, and when the tenant answers 401 (a token revoked, or
+	// expired early by the tenant's clock) fetches a new one and sends the
+	// request once more. A second 401 is the answer.
+	Token func(ctx context.Context) (*oauth2.Token, error)
 }
 
 // New wraps base (nil means http.DefaultTransport).
@@ -64,7 +76,42 @@ func New(base http.RoundTripper, opts Options) *Transport {
 	if t.observe == nil {
 		t.observe = func(string, int) {}
 	}
+	if opts.Token != nil {
+		t.tokens = &tokens{fetch: opts.Token}
+	}
 	return t
+}
+
+// tokens keeps the bearer token Options.Token fetched.
+type tokens struct {
+	fetch func(ctx context.Context) (*oauth2.Token, error)
+	mu    sync.Mutex
+	cur   *oauth2.Token
+}
+
+// get returns the token kept, or fetches one when there is none or it
+// expires within ten seconds; callers wait for one fetch.
+func (k *tokens) get(ctx context.Context) (string, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !k.cur.Valid() {
+		tok, err := k.fetch(ctx)
+		if err != nil {
+			return "", fmt.Errorf("get a token: %w", err)
+		}
+		k.cur = tok
+	}
+	return k.cur.AccessToken, nil
+}
+
+// refused drops tok, which the tenant answered 401 to, unless another
+// request has replaced it already.
+func (k *tokens) refused(tok string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.cur != nil && k.cur.AccessToken == tok {
+		k.cur = nil
+	}
 }
 
 // retryable reports whether a request may be sent again after a 5xx or a
@@ -86,12 +133,22 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	route := Route(r.Method, r.URL.Path)
 	var lastErr error
+	refreshed := false
 	for attempt := 0; attempt < t.attempts; attempt++ {
 		if err := t.waitForLimit(r.Context(), isWrite(r)); err != nil {
 			return nil, err
 		}
-		resp, err := t.base.RoundTrip(clone(r, body))
+		req, tok, err := t.authorize(clone(r, body))
+		if err != nil {
+			return nil, err
+		}
+		resp, err := t.base.RoundTrip(req)
 		wait, retry := t.classify(r, resp, err, attempt)
+		if t.tokens != nil && !refreshed && resp != nil && resp.StatusCode == http.StatusUnauthorized {
+			// Refused before any work: a new token, and once more.
+			t.tokens.refused(tok)
+			wait, retry, refreshed = 0, true, true
+		}
 		if resp != nil {
 			t.observe(route, resp.StatusCode)
 		} else {
@@ -110,6 +167,19 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 	}
 	return nil, lastErr
+}
+
+// authorize sets the bearer token of Options.Token on r, and returns it.
+func (t *Transport) authorize(r *http.Request) (*http.Request, string, error) {
+	if t.tokens == nil {
+		return r, "", nil
+	}
+	tok, err := t.tokens.get(r.Context())
+	if err != nil {
+		return nil, "", err
+	}
+	r.Header.Set("Authorization", "Bearer "+tok)
+	return r, tok, nil
 }
 
 func clone(r *http.Request, body []byte) *http.Request {

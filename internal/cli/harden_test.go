@@ -1,0 +1,124 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+	"unicode"
+
+	"github.com/actionsync/actionsync/internal/diff"
+	"github.com/actionsync/actionsync/internal/localtenant"
+	"github.com/actionsync/actionsync/internal/localtenant/tenanttest"
+	"github.com/actionsync/actionsync/internal/sync"
+)
+
+// TestRepoSchemes: --repo takes https, ssh, git@host:path, file and
+// loopback http; any other scheme is refused before anything starts.
+func TestRepoSchemes(t *testing.T) {
+	for _, tc := range []struct {
+		repo string
+		want string // "" for accepted
+	}{
+		{"https://github.com/org/actions.git", ""},
+		{"ssh://git@github.com/org/actions.git", ""},
+		{"git@github.com:org/actions.git", ""},
+		{"file:///srv/git/actions.git", ""},
+		{"http://127.0.0.1:8080/actions.git", ""},
+		{"http://[::1]/actions.git", ""},
+		{"http://localhost/actions.git", ""},
+		{"ftp://example.com/actions.git", `scheme "ftp"`},
+		{"git://example.com/actions.git", `scheme "git"`},
+		{"http://example.com/actions.git", "loopback addresses only"},
+		{"https:///actions.git", "no host"},
+		{"https://user:hunter2@example.com:bad/x", "--repo https://user:xxxxx@example.com:bad/x"},
+	} {
+		t.Run(tc.repo, func(t *testing.T) {
+			err := (&repoFlags{repo: tc.repo, branch: "main"}).validate()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("error %v, want %q", err, tc.want)
+			case err != nil && strings.Contains(err.Error(), "hunter2"):
+				t.Errorf("the error shows the URL's password: %v", err)
+			}
+		})
+	}
+}
+
+// TestDryRunOnTheBuiltinTenantWritesNothing: a dry run on the built-in
+// tenant leaves the working directory as it was: no .actionsync/ at all.
+func TestDryRunOnTheBuiltinTenantWritesNothing(t *testing.T) {
+	repo, err := filepath.Abs("../../examples/repo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	t.Chdir(work)
+	var stdout, stderr bytes.Buffer
+	if code := Run(t.Context(), []string{"--dry-run", "--repo", repo}, &stdout, &stderr); code != exitPending {
+		t.Fatalf("exit %d, want 2\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	if entries, _ := os.ReadDir(work); len(entries) != 0 {
+		t.Errorf("the dry run wrote %v", entries)
+	}
+}
+
+// TestTokenRefreshedByDial: a client-credentials token the tenant refuses
+// as expired (its clock ran past the token's expiry) is fetched again, and
+// the call succeeds: a daemon does not fail with 401 until restarted.
+func TestTokenRefreshedByDial(t *testing.T) {
+	clock := tenanttest.NewClock()
+	lt, err := localtenant.New(localtenant.Options{Node: "-", ClientID: "cid", ClientSecret: "csec", Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(lt)
+	t.Cleanup(srv.Close)
+	api, err := dial(auth0Env{domain: srv.URL, clientID: "cid", clientSecret: "csec"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.Action.List(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(25 * time.Hour)
+	if _, err := api.Action.List(t.Context()); err != nil {
+		t.Fatalf("after the token expired at the tenant: %v", err)
+	}
+	tokens := 0
+	for _, r := range lt.Requests() {
+		if r.Path == "/oauth/token" {
+			tokens++
+		}
+	}
+	if tokens != 2 {
+		t.Errorf("%d tokens fetched, want 2", tokens)
+	}
+}
+
+// TestOnceSummaryEscapes: the --once summary shows a hostile name quoted
+// and an error's control characters escaped.
+func TestOnceSummaryEscapes(t *testing.T) {
+	res := &sync.Result{Revision: "c1", Plan: &diff.Plan{Steps: []diff.Step{{Kind: diff.Create}, {Kind: diff.Update}}},
+		Applied: []sync.StepResult{
+			{Kind: diff.Create, Subject: "\x1b[2J\x1b[Hfake", Version: 1},
+			{Kind: diff.Update, Subject: "a\u202eb", Err: errors.New("refused:\x1b[31m red\nnext line")},
+		}}
+	out := summary(res)
+	for _, r := range out {
+		if r != '\n' && (unicode.IsControl(r) || unicode.Is(unicode.Cf, r)) {
+			t.Fatalf("the summary holds %U:\n%q", r, out)
+		}
+	}
+	for _, want := range []string{`create "\x1b[2J\x1b[Hfake" (version 1)`, `update "a\u202eb": refused:\x1b[31m red next line`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %s:\n%s", want, out)
+		}
+	}
+}
