@@ -41,8 +41,8 @@ func hostilePlan(t *testing.T, name, reason, code string) *diff.Plan {
 // FuzzRenderings renders plans made of hostile names, reasons and code: the
 // text stays free of control and format characters and keeps one header a
 // step; the Markdown keeps one table row of four cells a step (fewer, whole
-// ones, when the comment is cut to its limit), and no raw HTML but its own
-// tags outside code fences.
+// ones, when the comment is cut to its limit), no raw HTML but its own
+// tags outside code fences, and no @mention outside code.
 func FuzzRenderings(f *testing.F) {
 	for _, seed := range [][3]string{
 		{"enrich-profile", "the draft differs: code", codeV1},
@@ -50,6 +50,7 @@ func FuzzRenderings(f *testing.F) {
 		{"a|b<script>alert(1)</script>", "</summary></details><img src=x onerror=alert(1)>", "```\n<b>bold</b>\n````\n"},
 		{"admin\u202etxt.js", "`code` *em* [link](http://evil) ![img](http://evil)", "\u2066\u2069\t\tindented\r\n"},
 		{"", " ", "\xff\xfe not UTF-8"},
+		{"@octo-org/security", "cc @octocat", "// @admins\n"},
 	} {
 		f.Add(seed[0], seed[1], seed[2])
 	}
@@ -97,6 +98,13 @@ func checkText(t *testing.T, out string, steps int) {
 	}
 }
 
+// codeSpans are what Markdown shows as code in a line, where GitHub links
+// no mention; mention is a mention GitHub would link in the rest.
+var (
+	codeSpans = regexp.MustCompile("<code>.*?</code>|`[^`]*`")
+	mention   = regexp.MustCompile(`@[A-Za-z0-9]`)
+)
+
 // markdownTags are the only HTML the Markdown rendering writes itself.
 var markdownTags = strings.NewReplacer("<details>", "", "</details>", "", "<summary>", "", "</summary>", "", "<code>", "", "</code>", "")
 
@@ -129,6 +137,9 @@ func checkMarkdown(t *testing.T, out string, steps int) {
 		}
 		if strings.IndexFunc(line, unicode.IsControl) >= 0 {
 			t.Fatalf("a control character outside a code fence: %q", line)
+		}
+		if m := mention.FindString(codeSpans.ReplaceAllString(line, "")); m != "" {
+			t.Fatalf("an @mention outside code (%q):\n%s", m, line)
 		}
 	}
 	if fence != "" {

@@ -270,7 +270,10 @@ var mdHTML = strings.NewReplacer(
 
 // mdText escapes free text (a reason, which may hold names) for a table
 // cell or a list item: control characters shown as escapes, no raw HTML, no
-// pipe that would end the cell, no emphasis, link or code span.
+// pipe that would end the cell, no emphasis, link or code span, and no
+// @mention: a zero-width space after each "@" keeps a name such as
+// @org/team from notifying anyone when the plan is posted. (Names shown as
+// code need none: GitHub links no mention inside code.)
 func mdText(s string) string {
 	return mdTextReplacer.Replace(manifest.Escape(s))
 }
@@ -278,4 +281,5 @@ func mdText(s string) string {
 var mdTextReplacer = strings.NewReplacer(
 	"&", "&amp;", "<", "&lt;", ">", "&gt;", "|", `\|`,
 	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "~", `\~`,
+	"@", "@&#8203;",
 )
