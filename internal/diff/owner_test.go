@@ -2,6 +2,7 @@ package diff_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -283,5 +284,37 @@ func TestGoneVersions(t *testing.T) {
 	s := p.Steps[0]
 	if want := "the draft differs: code; no kept version equals the commit, and versions 1 to 10 are gone (Auth0 keeps the newest 50), so it is built anew"; s.Kind != diff.Update || s.Reason != want {
 		t.Errorf("step %s: %q, want update: %q", s.Kind, s.Reason, want)
+	}
+}
+
+// TestBindingLimitCountsOthers: the list a bind would write keeps the
+// bindings the repo does not manage, so 15 of the repo's beside 6 of
+// another owner's are past Auth0's 20: an error before any step, naming
+// the trigger and both counts; 14 beside 6 are fine.
+func TestBindingLimitCountsOthers(t *testing.T) {
+	for _, tc := range []struct {
+		mine int
+		err  bool
+	}{{14, false}, {15, true}} {
+		var actions []*manifest.Action
+		var names []string
+		live := &tenant.State{Bindings: map[string][]tenant.Binding{}}
+		for i := range tc.mine {
+			a := desiredAction(fmt.Sprintf("mine-%02d", i), codeV1)
+			actions, names = append(actions, a), append(names, a.Name)
+			live.Actions = append(live.Actions, synced(a, a.Name))
+		}
+		for i := range 6 {
+			o := desiredAction(fmt.Sprintf("theirs-%d", i), codeV1)
+			live.Actions = append(live.Actions, ownedBy("team-b", o, o.Name))
+			live.Bindings["post-login"] = append(live.Bindings["post-login"], tenant.Binding{Action: o.Name, DisplayName: o.Name})
+		}
+		_, err := diff.Compute(repo(actions, bindings("post-login", names...)), live, diff.Options{SecretKey: key})
+		switch {
+		case !tc.err && err != nil:
+			t.Errorf("%d of mine beside 6: %v", tc.mine, err)
+		case tc.err && (!errors.Is(err, diff.ErrTooManyBindings) || !strings.Contains(err.Error(), "post-login would hold 21 bindings, 15 of triggers.yaml and 6")):
+			t.Errorf("%d of mine beside 6: %v, want ErrTooManyBindings", tc.mine, err)
+		}
 	}
 }

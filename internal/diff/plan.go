@@ -110,6 +110,11 @@ var ErrDeletesAll = errors.New("the plan deletes every action this owner wrote; 
 // tenant's limit.
 var ErrTooManyActions = errors.New("too many actions")
 
+// ErrTooManyBindings refuses a plan that would bind more actions to a
+// trigger than Auth0 allows (manifest.MaxBindings): the repo's, and those
+// bound there that it does not manage and keeps.
+var ErrTooManyBindings = errors.New("too many bindings")
+
 // Compute plans the steps that make live match desired. It is a pure
 // function of its inputs: the same inputs give the same plan. It refuses,
 // before any step is taken, a repo that holds another owner's actions
@@ -134,9 +139,17 @@ func Compute(desired *manifest.Repo, live *tenant.State, opts Options) (*Plan, e
 		return nil, errors.Join(errs...)
 	}
 	for _, t := range desired.Triggers {
-		if s, ok := PlanTrigger(t, desired, live, opts.owner()); ok {
+		s, ok := PlanTrigger(t, desired, live, opts.owner())
+		switch {
+		case len(s.Bindings) > manifest.MaxBindings:
+			errs = append(errs, fmt.Errorf("%w: trigger %s would hold %d bindings, %d of triggers.yaml and %d the repo does not manage; Auth0 allows %d",
+				ErrTooManyBindings, t.ID, len(s.Bindings), len(t.Bindings), len(s.Bindings)-len(t.Bindings), manifest.MaxBindings))
+		case ok:
 			p.Steps = append(p.Steps, s)
 		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	deletes := planPrune(desired, live, opts, p)
 	if deletes > 0 && deletes == countOwned(live, opts.owner()) && !opts.AllowEmpty {

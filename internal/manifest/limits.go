@@ -15,7 +15,9 @@ const (
 	// in bytes as the local tenant does.
 	maxSecretName  = 128
 	maxSecretValue = 4096
-	// maxBindings is "Each flow may have a maximum of 20 active bound
-	// Actions".
-	maxBindings = 20
 )
+
+// MaxBindings is "Each flow may have a maximum of 20 active bound Actions":
+// the loader checks triggers.yaml against it, and the planner the list it
+// would write, which keeps the bindings the repo does not manage.
+const MaxBindings = 20

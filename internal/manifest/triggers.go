@@ -28,8 +28,8 @@ func (l *loader) loadTriggers(b []byte) {
 			continue
 		}
 		seen[t.ID] = true
-		if v.Kind == yaml.SequenceNode && len(v.Content) > maxBindings {
-			l.add(errf(triggersFile, k.Line, "%s: %d actions bound; Auth0 runs at most %d actions per trigger", t.ID, len(v.Content), maxBindings))
+		if v.Kind == yaml.SequenceNode && len(v.Content) > MaxBindings {
+			l.add(errf(triggersFile, k.Line, "%s: %d actions bound; Auth0 runs at most %d actions per trigger", t.ID, len(v.Content), MaxBindings))
 			continue
 		}
 		bound := map[string]bool{}
