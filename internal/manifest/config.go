@@ -19,6 +19,9 @@ type Config struct {
 	// Owner is who the repo writes its actions as, in the stamp line; ""
 	// when the file names none (the engine's default applies).
 	Owner string
+	// Environments are the tenants the repo is synced into, in the file's
+	// order; none when the file names none (docs/ENVIRONMENTS.md).
+	Environments []*Environment
 }
 
 // ownerName is what an owner may be: it stands in the stamp line as
@@ -49,7 +52,8 @@ func (l *loader) loadConfig() error {
 	}
 	c := &l.repo.Config
 	l.fields(ConfigFile, ConfigFile, root, map[string]func(*yaml.Node){
-		"owner": func(n *yaml.Node) { l.owner(n, &c.Owner) },
+		"owner":        func(n *yaml.Node) { l.owner(n, &c.Owner) },
+		"environments": l.environments,
 	})
 	return nil
 }
