@@ -25,6 +25,7 @@ func (d *Daemon) listen() (*http.Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", d.readyz)
+	mux.HandleFunc("GET /readyz/{env}", d.readyEnv)
 	mux.Handle("GET /metrics", d.cfg.Metrics.Handler())
 	mux.HandleFunc("POST /webhook", d.webhook)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
@@ -78,9 +79,9 @@ func (d *Daemon) webhook(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
 	}
-	d.Kick("webhook " + r.Header.Get("X-GitHub-Event"))
+	kicked := d.kickPush(body, "webhook "+r.Header.Get("X-GitHub-Event"))
 	w.WriteHeader(http.StatusAccepted)
-	io.WriteString(w, "reconcile queued\n")
+	io.WriteString(w, kicked+"\n")
 }
 
 func validSignature(secret, body []byte, header string) bool {
