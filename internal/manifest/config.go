@@ -37,6 +37,20 @@ func ValidOwner(name string) error {
 	return nil
 }
 
+// LoadConfig reads only actionsync.yaml of the repo at the root of fsys:
+// the zero Config when there is none. What its environments name of the
+// repo is checked by Load.
+func LoadConfig(fsys fs.FS) (*Config, error) {
+	l := &loader{fsys: fsys, repo: &Repo{}, excludeLines: map[string]int{}}
+	if err := l.loadConfig(); err != nil {
+		return nil, err
+	}
+	if len(l.errs) > 0 {
+		return nil, l.errs.sorted()
+	}
+	return &l.repo.Config, nil
+}
+
 // loadConfig reads actionsync.yaml when the repo has one.
 func (l *loader) loadConfig() error {
 	b, err := fs.ReadFile(l.fsys, ConfigFile)

@@ -33,6 +33,9 @@ type Repo struct {
 	Triggers []*Trigger
 	// Config is actionsync.yaml's; zero when the repo has none.
 	Config Config
+	// Excluded are the actions the environment loaded (Options.Environment)
+	// leaves out: in neither Actions nor any trigger's bindings.
+	Excluded []*Action
 }
 
 // Action is one action of the repo.

@@ -80,7 +80,13 @@ func (l *loader) applyEnvironment() {
 	if l.env == nil || len(l.env.Exclude) == 0 {
 		return
 	}
-	l.repo.Actions = slices.DeleteFunc(l.repo.Actions, func(a *Action) bool { return l.excluded(a.Name) })
+	l.repo.Actions = slices.DeleteFunc(l.repo.Actions, func(a *Action) bool {
+		if l.excluded(a.Name) {
+			l.repo.Excluded = append(l.repo.Excluded, a)
+			return true
+		}
+		return false
+	})
 	for _, t := range l.repo.Triggers {
 		t.Bindings = slices.DeleteFunc(t.Bindings, func(b Binding) bool { return l.excluded(b.Action) })
 	}
