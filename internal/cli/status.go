@@ -11,8 +11,8 @@ import (
 
 // statusCommand is `actionsync status`: which commit the tenant runs.
 type statusCommand struct {
-	repo   repoFlags
-	log    logFlags
+	repo    repoFlags
+	log     logFlags
 	output  string
 	envName string
 	env     auth0Env

@@ -15,12 +15,12 @@ import (
 
 // syncCommand is `actionsync [sync]`: --dry-run, --once, or the daemon.
 type syncCommand struct {
-	repo   repoFlags
-	log    logFlags
-	engine engineFlags
-	daemon daemonFlags
-	dryRun bool
-	once   bool
+	repo    repoFlags
+	log     logFlags
+	engine  engineFlags
+	daemon  daemonFlags
+	dryRun  bool
+	once    bool
 	output  string
 	envName string
 	env     auth0Env
