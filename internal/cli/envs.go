@@ -60,8 +60,9 @@ func readConfig(ctx context.Context, src sync.Source) (*manifest.Config, error) 
 // targets resolves --env against the repo's actionsync.yaml: the tenant,
 // source and branch of each environment it names. Without --env it is the
 // repo as committed, into AUTH0_*'s tenant, except where that would
-// mislead: a repo that defines environments needs --env to reach a tenant
-// AUTH0_DOMAIN names (the built-in tenant still takes it, for trials).
+// mislead: when AUTH0_DOMAIN is the tenant of one of the repo's
+// environments, that environment's overlay must apply, so --env is
+// required.
 func (c *repoFlags) targets(ctx context.Context, envName string, base auth0Env, getenv func(string) string) ([]target, error) {
 	if envName == "" && base.builtin() {
 		return []target{{auth: base, src: c.source()}}, nil
@@ -73,10 +74,11 @@ func (c *repoFlags) targets(ctx context.Context, envName string, base auth0Env, 
 	}
 	names := cfg.EnvironmentNames()
 	switch {
-	case envName == "" && len(names) == 0:
-		return []target{{auth: base, src: src}}, nil
 	case envName == "":
-		return nil, fmt.Errorf("%s defines environments (%s): choose one with --env NAME (--env all for a dry run or the daemon); AUTH0_DOMAIN alone does not say which overlay applies", manifest.ConfigFile, strings.Join(names, ", "))
+		if e := environmentAt(cfg, base.domain, getenv); e != nil {
+			return nil, fmt.Errorf("AUTH0_DOMAIN is the tenant of environment %s in %s: sync it with --env %s, so that its overlay applies (its excluded actions left out, its secrets from its own sources)", e.Name, manifest.ConfigFile, e.Name)
+		}
+		return []target{{auth: base, src: src}}, nil
 	case envName == manifest.AllEnvironments && len(names) == 0:
 		return nil, fmt.Errorf("--env all: %s defines no environments", manifest.ConfigFile)
 	case envName != manifest.AllEnvironments && cfg.Environment(envName) == nil:
@@ -90,6 +92,28 @@ func (c *repoFlags) targets(ctx context.Context, envName string, base auth0Env, 
 		}
 	}
 	return out, nil
+}
+
+// environmentAt is the environment whose tenant is domain, or nil.
+func environmentAt(cfg *manifest.Config, domain string, getenv func(string) string) *manifest.Environment {
+	host := func(d string) string {
+		d = strings.ToLower(strings.TrimSuffix(d, "/"))
+		_, after, found := strings.Cut(d, "://")
+		if found {
+			return after
+		}
+		return d
+	}
+	for _, e := range cfg.Environments {
+		d := e.Tenant.Domain
+		if e.Tenant.DomainEnv != "" {
+			d = getenv(e.Tenant.DomainEnv)
+		}
+		if d != "" && host(d) == host(domain) {
+			return e
+		}
+	}
+	return nil
 }
 
 // targetErrors joins the errors of the targets' settings.
