@@ -96,7 +96,7 @@ func (c *syncCommand) run(ctx context.Context, out streams) (int, error) {
 // its source there, in its environment.
 func (c *syncCommand) newEngine(ctx context.Context, t target, observe func(string, int), log *slog.Logger) (*sync.Engine, error) {
 	if t.name != "" {
-		log = log.With("env", t.name)
+		log = log.With("environment", t.name)
 	}
 	conn, err := connect(ctx, t.auth, c.engine.secretKeyFile, c.engine.maxActions, observe, log)
 	if err != nil {

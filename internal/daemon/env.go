@@ -35,7 +35,7 @@ type env struct {
 func newEnv(d *Daemon, e Environment) *env {
 	log := d.log
 	if e.Name != "" {
-		log = log.With("env", e.Name)
+		log = log.With("environment", e.Name)
 	}
 	return &env{d: d, name: e.Name, ref: e.Ref, engine: e.Engine, log: log, m: d.cfg.Metrics.env(e.Name), trigger: make(chan string, 1)}
 }
