@@ -281,17 +281,25 @@ func startEnvDaemon(t *testing.T, env []string, args ...string) *capturedDaemon 
 	return d
 }
 
+// envSetup starts the dev and prod tenants and a repo of envFiles(1) on
+// main and release, and returns the variables that reach both.
+func envSetup(t *testing.T) (dev, prod *envTenant, g *gitRepo, env []string) {
+	t.Helper()
+	dev, prod = startEnvTenant(t, "dev"), startEnvTenant(t, "prod")
+	g = newGitRepo(t)
+	g.commit(envFiles(1))
+	g.startRelease()
+	env = append(append([]string{"DEV_GREET_KEY=" + devKey, "PROD_GREET_KEY=" + prodKey}, dev.env...), prod.env...)
+	return dev, prod, g, env
+}
+
 // TestEnvironmentsPromotion: one daemon, two tenants, one bare repo. A
 // push to main changes dev only; merging main into release changes prod;
 // each secret value reaches only its tenant and no output; the action left
 // out of prod is never created there; a prod tenant that hangs and then
 // answers 503 leaves dev converging, and prod converges once it is back.
 func TestEnvironmentsPromotion(t *testing.T) {
-	dev, prod := startEnvTenant(t, "dev"), startEnvTenant(t, "prod")
-	g := newGitRepo(t)
-	g.commit(envFiles(1))
-	g.startRelease()
-	env := append(append([]string{"DEV_GREET_KEY=" + devKey, "PROD_GREET_KEY=" + prodKey}, dev.env...), prod.env...)
+	dev, prod, g, env := envSetup(t)
 	d := startEnvDaemon(t, env, "--repo", g.url(), "--env", "all", "--interval", "100ms", "--drift-interval", "1h")
 
 	live := func(et *envTenant, gen int) func() bool {
@@ -392,11 +400,7 @@ func metricLines(d *capturedDaemon) string {
 // its own branch only; AUTH0_DOMAIN naming an environment's tenant needs
 // --env; status and export take --env.
 func TestEnvironmentCommands(t *testing.T) {
-	dev, prod := startEnvTenant(t, "dev"), startEnvTenant(t, "prod")
-	g := newGitRepo(t)
-	g.commit(envFiles(1))
-	g.startRelease()
-	env := append(append([]string{"DEV_GREET_KEY=" + devKey, "PROD_GREET_KEY=" + prodKey}, dev.env...), prod.env...)
+	dev, prod, g, env := envSetup(t)
 	work := t.TempDir()
 
 	r := run(t, work, env, "--dry-run", "--env", "all", "--repo", g.work, "--output", "markdown")

@@ -82,7 +82,7 @@ func (c *repoFlags) targets(ctx context.Context, envName string, base auth0Env, 
 	case envName == manifest.AllEnvironments && len(names) == 0:
 		return nil, fmt.Errorf("--env all: %s defines no environments", manifest.ConfigFile)
 	case envName != manifest.AllEnvironments && cfg.Environment(envName) == nil:
-		return nil, fmt.Errorf("--env %s: %s defines no such environment (defined: %s)", envName, manifest.ConfigFile, strings.Join(names, ", "))
+		return nil, noSuchEnv(envName, cfg)
 	}
 	var out []target
 	for _, e := range cfg.Environments {
@@ -114,6 +114,10 @@ func environmentAt(cfg *manifest.Config, domain string, getenv func(string) stri
 		}
 	}
 	return nil
+}
+
+func noSuchEnv(name string, cfg *manifest.Config) error {
+	return fmt.Errorf("--env %s: %s defines no such environment (defined: %s)", name, manifest.ConfigFile, strings.Join(cfg.EnvironmentNames(), ", "))
 }
 
 // targetErrors joins the errors of the targets' settings.
@@ -149,7 +153,7 @@ func (c *repoFlags) sourceOf(ctx context.Context, envName string) (sync.Source, 
 	}
 	e := cfg.Environment(envName)
 	if e == nil {
-		return nil, fmt.Errorf("--env %s: %s defines no such environment (defined: %s)", envName, manifest.ConfigFile, strings.Join(cfg.EnvironmentNames(), ", "))
+		return nil, noSuchEnv(envName, cfg)
 	}
 	return c.envSource(e.Ref), nil
 }
