@@ -411,7 +411,16 @@ func TestEnvironmentCommands(t *testing.T) {
 	if !strings.Contains(devPart, "Plan: 2 to create") || !strings.Contains(prodPart, "Plan: 1 to create") || strings.Contains(prodPart, "debug-logger") {
 		t.Errorf("sections: dev creates greet and debug-logger, prod greet only:\n%s", r.stdout)
 	}
+	noValues := func(what, out string) {
+		for _, v := range []string{devKey, prodKey, prodRegion} {
+			if strings.Contains(out, v) {
+				t.Errorf("%s printed the secret value %s", what, v)
+			}
+		}
+	}
+	noValues("the markdown dry run", r.stdout+r.stderr)
 	r = run(t, work, env, "--dry-run", "--env", "all", "--repo", g.work, "--output", "json")
+	noValues("the json dry run", r.stdout+r.stderr)
 	var plans struct {
 		Environments map[string]struct {
 			Ref  string
@@ -424,6 +433,17 @@ func TestEnvironmentCommands(t *testing.T) {
 	if n := writeCount(dev.Tenant) + writeCount(prod.Tenant); n != 0 {
 		t.Fatalf("dry runs made %d writes", n)
 	}
+
+	// test --env runs the cases of the environment's actions only.
+	os.MkdirAll(filepath.Join(g.work, "actions/debug-logger/tests"), 0o755)
+	os.WriteFile(filepath.Join(g.work, "actions/debug-logger/tests/logs.yaml"), []byte("- name: logs the user\n  expect: []\n"), 0o644)
+	for envName, want := range map[string]bool{"dev": true, "prod": false} {
+		r := run(t, work, env, "test", "--env", envName, "--repo", g.work)
+		if r.code != 0 || strings.Contains(r.stdout, "logs the user") != want {
+			t.Errorf("test --env %s: exit %d, runs debug-logger's case: %v, want %v\n%s\n%s", envName, r.code, !want, want, r.stdout, r.stderr)
+		}
+	}
+	os.RemoveAll(filepath.Join(g.work, "actions/debug-logger/tests"))
 
 	for _, tc := range []struct {
 		name string

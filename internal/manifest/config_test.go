@@ -77,6 +77,12 @@ environments:
       enrich:
         API_KEY: {from_env: PROD_KEY}
         REGION: {value: eu}
+  stale:
+    domain: local
+    ref: main
+    exclude: [gone]
+    secrets:
+      ghost: {K: {value: v}}
 `)},
 	}
 }
@@ -101,8 +107,10 @@ func TestEnvironments(t *testing.T) {
 			actions: "enrich:API_KEY=p1,REGION=eu", binds: "enrich"},
 		{name: "prod's source unset", env: "prod", vars: map[string]string{"DEV_KEY": "d1"},
 			err: "actionsync.yaml:13: environments.prod.secrets.enrich: secret API_KEY: $PROD_KEY is unset or empty"},
+		{name: "names no action of the repo", env: "stale", vars: map[string]string{"DEV_KEY": "d1", "DEBUG_TOKEN": "t1"},
+			err: "actionsync.yaml:18: environments.stale.exclude: gone is no action of the repo\nactionsync.yaml:20: environments.stale.secrets: ghost is no action of the repo"},
 		{name: "an environment not defined", env: "staging", vars: map[string]string{"DEV_KEY": "d1", "DEBUG_TOKEN": "t1"},
-			err: `actionsync.yaml: no environment "staging" (defined: dev, prod)`},
+			err: `actionsync.yaml: no environment "staging" (defined: dev, prod, stale)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := manifest.Load(envRepo(), manifest.Options{Environment: tc.env, Getenv: func(k string) string { return tc.vars[k] }})
@@ -144,7 +152,7 @@ func TestEnvironmentSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := r.Config
-	if got := strings.Join(c.EnvironmentNames(), ","); got != "dev,prod" {
+	if got := strings.Join(c.EnvironmentNames(), ","); got != "dev,prod,stale" {
 		t.Fatalf("environments %q", got)
 	}
 	prod := c.Environment("prod")

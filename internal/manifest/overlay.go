@@ -70,16 +70,16 @@ func (l *loader) addEnvSecrets(a *Action) {
 	}
 }
 
-// applyEnvironment checks that every environment names actions of the repo,
-// and applies the chosen one's exclusions: an excluded action is not in the
-// desired state, nor in any trigger's bindings.
+// applyEnvironment checks that the chosen environment names actions of the
+// repo, and applies its exclusions: an excluded action is not in the
+// desired state, nor in any trigger's bindings. Only the chosen one is
+// checked: a stale name in prod's overlay fails prod's loads (and its
+// section of a preview of every environment), never dev's.
 func (l *loader) applyEnvironment() {
-	for _, e := range l.repo.Config.Environments {
-		l.checkReferences(e)
-	}
-	if l.env == nil || len(l.env.Exclude) == 0 {
+	if l.env == nil {
 		return
 	}
+	l.checkReferences(l.env)
 	l.repo.Actions = slices.DeleteFunc(l.repo.Actions, func(a *Action) bool {
 		if l.excluded(a.Name) {
 			l.repo.Excluded = append(l.repo.Excluded, a)
