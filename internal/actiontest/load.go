@@ -67,8 +67,15 @@ func (l *loader) actionFiles() error {
 	for _, a := range l.repo.Actions {
 		byDir[a.Dir] = a
 	}
+	excluded := map[string]bool{} // left out of the environment: untested there
+	for _, a := range l.repo.Excluded {
+		excluded[a.Dir] = true
+	}
 	for _, d := range dirs {
 		if !d.IsDir() {
+			continue
+		}
+		if excluded[path.Join("actions", d.Name())] {
 			continue
 		}
 		dir := path.Join("actions", d.Name(), "tests")

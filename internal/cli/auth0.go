@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/actionsync/actionsync/internal/localtenant"
+	"github.com/actionsync/actionsync/internal/manifest"
 	"github.com/actionsync/actionsync/internal/transport"
 	"github.com/auth0/go-auth0/management"
 	"golang.org/x/oauth2"
@@ -35,11 +35,15 @@ type conn struct {
 	secretKey []byte
 }
 
-// auth0Env is the environment Auth0's own tools read.
+// auth0Env is the environment Auth0's own tools read, or the variables an
+// environment of actionsync.yaml names.
 type auth0Env struct {
 	domain, clientID, clientSecret, accessToken string
 	// ci is $CI, which CI services set (GitHub Actions, GitLab, ...).
 	ci string
+	// env is the environment of actionsync.yaml the tenant is; "" for
+	// AUTH0_*'s.
+	env string
 }
 
 func readAuth0Env(getenv func(string) string) auth0Env {
@@ -57,12 +61,8 @@ func (e auth0Env) validate() error {
 	case e.accessToken == "" && (e.clientID == "" || e.clientSecret == ""):
 		return errors.New("AUTH0_DOMAIN is set: set AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET, or AUTH0_ACCESS_TOKEN")
 	}
-	u, err := url.Parse(withScheme(e.domain))
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("AUTH0_DOMAIN %q: want a host name, or a URL", e.domain)
-	}
-	if u.Scheme == "http" && !loopbackHost(u.Hostname()) {
-		return fmt.Errorf("AUTH0_DOMAIN %q: plain HTTP is accepted for loopback addresses only", e.domain)
+	if err := manifest.ValidDomain(e.domain); err != nil {
+		return fmt.Errorf("AUTH0_DOMAIN: %w", err)
 	}
 	return nil
 }
@@ -72,14 +72,6 @@ func withScheme(domain string) string {
 		return domain
 	}
 	return "https://" + domain
-}
-
-func loopbackHost(h string) bool {
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }
 
 // connOptions say how to open a tenant.
@@ -181,6 +173,9 @@ func secretKey(file, clientSecret string) ([]byte, error) {
 // fingerprint key under .actionsync/.
 func connectBuiltin(e auth0Env, o connOptions) (*conn, error) {
 	state := filepath.Join(builtinDir, "local-tenant.json")
+	if e.env != "" {
+		state = filepath.Join(builtinDir, "local-tenant-"+e.env+".json") // each environment its own tenant
+	}
 	o.log.Warn(e.builtinWhy()+": using the built-in local tenant; nothing reaches a real Auth0 tenant", "state", state)
 	lt, err := localtenant.New(localtenant.Options{StatePath: state, BuildDelay: 300 * time.Millisecond, MaxActions: o.maxActions, Logger: o.log})
 	if err != nil {

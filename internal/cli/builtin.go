@@ -14,6 +14,9 @@ func (e auth0Env) builtin() bool { return e.domain == "" || e.domain == localDom
 
 // builtinWhy says why the built-in tenant serves, for its warning.
 func (e auth0Env) builtinWhy() string {
+	if e.env != "" {
+		return "environment " + e.env + "'s domain is local"
+	}
 	if e.domain == localDomain {
 		return "AUTH0_DOMAIN=local"
 	}

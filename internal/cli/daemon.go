@@ -68,14 +68,13 @@ func (c *daemonFlags) validateElection() error {
 }
 
 // runDaemon runs the sidecar until ctx ends (SIGTERM, SIGINT); SIGUSR1
-// suspends or resumes it.
-func runDaemon(ctx context.Context, c *syncCommand, eng *sync.Engine, src sync.Source, m *daemon.Metrics, log *slog.Logger) error {
+// suspends or resumes it. cfg holds what it syncs (an Engine, or
+// Environments and Heads); src, when it is the one engine's, is watched.
+func runDaemon(ctx context.Context, c *syncCommand, cfg daemon.Config, src sync.Source, m *daemon.Metrics, log *slog.Logger) error {
 	var d *daemon.Daemon
-	cfg := daemon.Config{
-		Engine: eng, ReportDrift: c.daemon.drift == "report", Suspended: c.daemon.suspend,
-		Interval: c.daemon.interval, DriftInterval: c.daemon.driftInterval, ReconcileTimeout: c.daemon.timeout,
-		Listen: c.daemon.listen, WebhookSecretFile: c.daemon.webhookSecret, Metrics: m, Logger: log,
-	}
+	cfg.ReportDrift, cfg.Suspended = c.daemon.drift == "report", c.daemon.suspend
+	cfg.Interval, cfg.DriftInterval, cfg.ReconcileTimeout = c.daemon.interval, c.daemon.driftInterval, c.daemon.timeout
+	cfg.Listen, cfg.WebhookSecretFile, cfg.Metrics, cfg.Logger = c.daemon.listen, c.daemon.webhookSecret, m, log
 	switch s := src.(type) {
 	case *source.Remote:
 		cfg.Head = s.Head
@@ -85,7 +84,7 @@ func runDaemon(ctx context.Context, c *syncCommand, eng *sync.Engine, src sync.S
 	if c.daemon.elect {
 		cfg.Elect = c.daemon.elector(func(id string) { d.SetLeader(id) }, log)
 	}
-	log.Info("daemon starting", "repo", c.repo.repo, "branch", c.repo.branch, "interval", c.daemon.interval.String(),
+	log.Info("daemon starting", "repo", c.repo.repo, "branch", c.repo.branch, "env", c.envName, "interval", c.daemon.interval.String(),
 		"drift_interval", c.daemon.driftInterval.String(), "drift", c.daemon.drift, "leader_elect", c.daemon.elect)
 	d = daemon.New(cfg)
 	usr1 := make(chan os.Signal, 1)
@@ -102,6 +101,32 @@ func runDaemon(ctx context.Context, c *syncCommand, eng *sync.Engine, src sync.S
 		}
 	}()
 	return d.Run(ctx)
+}
+
+// runEnvironments runs the sidecar over environments: one engine each, each
+// with its own tenant connection (and so its own rate limit), and one
+// listing of the remote's branches a check for all of them.
+func runEnvironments(ctx context.Context, c *syncCommand, targets []target, m *daemon.Metrics, log *slog.Logger) error {
+	var cfg daemon.Config
+	for _, t := range targets {
+		eng, err := c.newEngine(ctx, t, m.Observer(t.name), log)
+		if err != nil {
+			return err
+		}
+		cfg.Environments = append(cfg.Environments, daemon.Environment{Name: t.name, Engine: eng, Ref: t.ref})
+	}
+	lister := c.repo.source().(*source.Remote)
+	cfg.Heads = func(ctx context.Context) (map[string]string, error) {
+		branches, err := lister.Branches(ctx)
+		out := map[string]string{}
+		for _, t := range targets {
+			if h, ok := branches[t.ref]; ok {
+				out[t.name] = h
+			}
+		}
+		return out, err
+	}
+	return runDaemon(ctx, c, cfg, nil, m, log)
 }
 
 // elector is --leader-elect's daemon.Config.Elect: leader.Run on the Lease

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -185,4 +186,14 @@ func (c *logFlags) validate() error {
 		return nil
 	}
 	return oneOf("log-format", c.format, "text", "json")
+}
+
+// loopbackHost reports whether h names this machine: plain HTTP is
+// accepted for it alone.
+func loopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }

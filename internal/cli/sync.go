@@ -16,14 +16,15 @@ import (
 
 // syncCommand is `actionsync [sync]`: --dry-run, --once, or the daemon.
 type syncCommand struct {
-	repo   repoFlags
-	log    logFlags
-	engine engineFlags
-	daemon daemonFlags
-	dryRun bool
-	once   bool
-	output string
-	env    auth0Env
+	repo    repoFlags
+	log     logFlags
+	engine  engineFlags
+	daemon  daemonFlags
+	dryRun  bool
+	once    bool
+	output  string
+	envName string
+	env     auth0Env
 }
 
 func (c *syncCommand) flags(fs *flag.FlagSet) {
@@ -34,12 +35,20 @@ func (c *syncCommand) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.dryRun, "dry-run", false, "print the plan and change nothing; exit 2 when changes are pending")
 	fs.BoolVar(&c.once, "once", false, "sync once and exit: 0 when the tenant matches the commit, 1 otherwise")
 	fs.StringVar(&c.output, "output", "text", "text, markdown (a PR comment) or json")
+	bindEnv(fs, &c.envName, "; all for every one (--dry-run: a section each; the daemon: syncs each)")
 }
 
 func (c *syncCommand) validate() error {
 	c.env = readAuth0Env(osGetenv)
-	errs := []error{c.repo.validate(), c.log.validate(), c.engine.validate(), c.daemon.validate(), c.env.validate(),
-		c.env.checkBuiltin(!c.dryRun && !c.once && c.repo.isURL()), oneOf("output", c.output, "text", "markdown", "json")}
+	daemon := !c.dryRun && !c.once
+	errs := []error{c.repo.validate(), c.log.validate(), c.engine.validate(), c.daemon.validate(),
+		oneOf("output", c.output, "text", "markdown", "json"), validEnv(c.envName, !c.once)}
+	if c.envName == "" {
+		errs = append(errs, c.env.validate(), c.env.checkBuiltin(daemon && c.repo.isURL()))
+	}
+	if c.envName != "" && daemon && c.repo.repo != "" && !c.repo.isURL() {
+		errs = append(errs, errors.New("the daemon follows each environment's branch: --repo must be a Git URL (file:///path/to/repo for a repository on this machine)"))
+	}
 	if c.dryRun && c.once {
 		errs = append(errs, errors.New("--dry-run and --once exclude each other"))
 	}
@@ -52,23 +61,66 @@ func (c *syncCommand) validate() error {
 func (c *syncCommand) run(ctx context.Context, out streams) (int, error) {
 	log := newLogger(out.stderr, c.log.format)
 	metrics := daemon.NewMetrics()
-	conn, err := connect(c.env, connOptions{keyFile: c.engine.secretKeyFile, maxActions: c.engine.maxActions,
-		readOnly: c.dryRun, observe: metrics.ObserveRequest, log: log})
+	targets, err := c.repo.targets(ctx, c.envName, c.env, osGetenv)
 	if err != nil {
 		return exitError, err
 	}
-	src := c.repo.source()
-	if closer, ok := src.(io.Closer); ok {
-		defer closer.Close() // a fetched commit kept on disk
+	defer closeSources(targets) // a fetched commit kept on disk
+	if c.dryRun && c.envName == manifest.AllEnvironments {
+		return c.dryRunAll(ctx, targets, metrics, log, out)
 	}
-	eng := sync.New(conn.api, src, c.engine.options(conn, log))
+	if err := targetErrors(targets); err != nil {
+		return exitError, err
+	}
+	if !c.dryRun && !c.once && c.envName != "" {
+		return exitOK, runEnvironments(ctx, c, targets, metrics, log)
+	}
+	t := targets[0]
+	if c.once {
+		if err := c.repo.checkBranch(t); err != nil {
+			return exitError, err
+		}
+	}
+	eng, err := c.newEngine(ctx, t, metrics.Observer(t.name), log)
+	if err != nil {
+		return exitError, err
+	}
 	switch {
 	case c.dryRun:
 		return dryRun(ctx, eng, c.output, out)
 	case c.once:
 		return once(ctx, eng, c.output, out)
 	}
-	return exitOK, runDaemon(ctx, c, eng, src, metrics, log)
+	return exitOK, runDaemon(ctx, c, daemon.Config{Engine: eng}, t.src, metrics, log)
+}
+
+// newEngine connects to a target's tenant and returns an engine that syncs
+// its source there, in its environment.
+func (c *syncCommand) newEngine(ctx context.Context, t target, observe func(string, int), log *slog.Logger) (*sync.Engine, error) {
+	if t.name != "" {
+		log = log.With("environment", t.name)
+	}
+	conn, err := connect(t.auth, connOptions{keyFile: c.engine.secretKeyFile, maxActions: c.engine.maxActions,
+		readOnly: c.dryRun, observe: observe, log: log})
+	if err != nil {
+		if t.name != "" {
+			err = fmt.Errorf("environment %s: %w", t.name, err)
+		}
+		return nil, err
+	}
+	opts := c.engine.options(conn, log)
+	opts.Manifest.Environment = t.name
+	return sync.New(conn.api, t.src, opts), nil
+}
+
+// closeSources releases what the targets' sources hold (a Remote's fetched
+// commit on disk).
+func closeSources(targets []target) {
+	for _, t := range targets {
+		if c, ok := t.src.(io.Closer); ok {
+			c.Close()
+		}
+	}
 }
 
 // engineFlags shape what a sync does.

@@ -23,6 +23,7 @@ type testCommand struct {
 	parallel int
 	cacheDir string
 	registry string
+	envName  string
 	actions  []string
 }
 
@@ -33,12 +34,13 @@ func (c *testCommand) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.parallel, "parallel", 4, "test cases run at once")
 	fs.StringVar(&c.cacheDir, "cache-dir", filepath.Join(builtinDir, "npm"), "where each action's npm dependencies are installed, once per distinct set")
 	fs.StringVar(&c.registry, "npm-registry", "", "npm registry to install dependencies from (default: npm's own setting)")
+	bindEnv(fs, &c.envName, "")
 }
 
 func (c *testCommand) setArgs(args []string) { c.actions = args }
 
 func (c *testCommand) validate() error {
-	err := errors.Join(c.repo.validate(), c.log.validate(), oneOf("output", c.output, "text", "markdown", "json"))
+	err := errors.Join(c.repo.validate(), c.log.validate(), oneOf("output", c.output, "text", "markdown", "json"), validEnv(c.envName, false))
 	if c.parallel < 1 {
 		err = errors.Join(err, fmt.Errorf("--parallel %d: want 1 or more", c.parallel))
 	}
@@ -47,11 +49,15 @@ func (c *testCommand) validate() error {
 
 func (c *testCommand) run(ctx context.Context, out streams) (int, error) {
 	log := newLogger(out.stderr, c.log.format)
-	fsys, rev, err := c.repo.source().Checkout(ctx)
+	src, err := c.repo.sourceOf(ctx, c.envName)
+	if err != nil {
+		return exitError, err
+	}
+	fsys, rev, err := src.Checkout(ctx)
 	if err != nil {
 		return exitError, fmt.Errorf("check out: %w", err)
 	}
-	repo, err := manifest.Load(fsys, manifest.Options{Getenv: placeholderSecrets(log, "test cases")})
+	repo, err := manifest.Load(fsys, manifest.Options{Getenv: placeholderSecrets(log, "test cases"), Environment: c.envName})
 	if err != nil {
 		return exitError, err
 	}

@@ -6,14 +6,12 @@ package daemon
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	gosync "sync"
 	"time"
 
-	"github.com/actionsync/actionsync/internal/backoff"
 	"github.com/actionsync/actionsync/internal/sync"
 )
 
@@ -42,11 +40,20 @@ type Config struct {
 	// Engine plans and applies. A reconcile plans, then applies unless the
 	// drift timer fired with ReportDrift set (--drift=report), or the
 	// daemon is suspended.
-	Engine      Engine
-	ReportDrift bool
+	Engine Engine
+	// Environments, when set, replace Engine: the daemon syncs each one
+	// (actionsync.yaml's environments) with its own loop, drift timer,
+	// backoff and metrics, so one tenant's outage never delays another's.
+	Environments []Environment
+	ReportDrift  bool
 	// Head, when set, returns the source's current commit cheaply; it is
 	// polled every Interval and a new commit triggers a reconcile.
-	Head     func(ctx context.Context) (string, error)
+	Head func(ctx context.Context) (string, error)
+	// Heads, with Environments, returns each environment's current commit
+	// by name, in one cheap check (one ls-remote serves every branch); it
+	// is polled every Interval and an environment whose commit moved is
+	// reconciled.
+	Heads    func(ctx context.Context) (map[string]string, error)
 	Interval time.Duration
 	// Watch, when set, is a local directory whose changes trigger a reconcile.
 	Watch string
@@ -73,29 +80,35 @@ type Config struct {
 	// (leader.Run for --leader-elect), and again each time it becomes the
 	// leader; lead's context ends when it stops being the leader. The HTTP
 	// server runs on every replica. Nil means this daemon always leads.
+	// One Lease covers every environment.
 	Elect   func(ctx context.Context, lead func(ctx context.Context)) error
 	Metrics *Metrics
 	Logger  *slog.Logger
 	Clock   Clock
 }
 
+// Environment is one engine of a daemon that syncs several.
+type Environment struct {
+	// Name labels the environment's metrics (env), logs and /readyz line.
+	Name   string
+	Engine Engine
+	// Ref is the branch the environment follows: a webhook push to
+	// refs/heads/<Ref> reconciles it. "" takes every push.
+	Ref string
+}
+
 // Daemon is a running sidecar.
 type Daemon struct {
-	cfg     Config
-	log     *slog.Logger
-	trigger chan string
+	cfg  Config
+	log  *slog.Logger
+	envs []*env
 
-	mu          gosync.Mutex
-	suspended   bool
-	lastOK      time.Time
-	lastFailed  bool
-	reconciled  bool
-	lastApplied string
-	leading     bool
-	leader      string // the leader's identity, with Elect
-	conflict    conflict
-	addr        net.Addr
-	ready       chan struct{} // closed once the server listens
+	mu        gosync.Mutex
+	suspended bool
+	leading   bool
+	leader    string // the leader's identity, with Elect
+	addr      net.Addr
+	ready     chan struct{} // closed once the server listens
 }
 
 // New returns a daemon for cfg.
@@ -115,7 +128,14 @@ func New(cfg Config) *Daemon {
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = 5 * time.Minute
 	}
-	d := &Daemon{cfg: cfg, log: cfg.Logger, trigger: make(chan string, 1), ready: make(chan struct{})}
+	d := &Daemon{cfg: cfg, log: cfg.Logger, ready: make(chan struct{})}
+	envs := cfg.Environments
+	if len(envs) == 0 {
+		envs = []Environment{{Engine: cfg.Engine}}
+	}
+	for _, e := range envs {
+		d.envs = append(d.envs, newEnv(d, e))
+	}
 	d.setSuspended(cfg.Suspended)
 	return d
 }
@@ -128,23 +148,23 @@ func (d *Daemon) Suspend() {
 }
 
 // Resume ends a suspension, or a stop for a conflict with another writer,
-// and reconciles at once.
+// in every environment, and reconciles at once.
 func (d *Daemon) Resume() {
 	d.setSuspended(false)
-	d.mu.Lock()
-	d.conflict = conflict{}
-	d.cfg.Metrics.conflict.Reset()
-	d.mu.Unlock()
+	for _, e := range d.envs {
+		e.clearConflict()
+	}
 	d.log.Warn("resumed: applying again")
 	d.Kick("resume")
 }
 
 // ToggleSuspend suspends a running daemon, or resumes one that is suspended
-// or stopped by a conflict (SIGUSR1).
+// or stopped by a conflict in any environment (SIGUSR1).
 func (d *Daemon) ToggleSuspend() {
-	d.mu.Lock()
-	stopped := d.suspended || d.conflict.stopped
-	d.mu.Unlock()
+	stopped := d.isSuspended()
+	for _, e := range d.envs {
+		stopped = stopped || e.conflictStopped()
+	}
 	if stopped {
 		d.Resume()
 	} else {
@@ -165,12 +185,12 @@ func (d *Daemon) isSuspended() bool {
 	return d.suspended
 }
 
-// Kick asks for a reconcile. Kicks that arrive during one coalesce into one
-// more: the channel holds one and a send never blocks.
+// Kick asks every environment for a reconcile. Kicks that arrive during
+// one coalesce into one more: each environment's channel holds one and a
+// send never blocks.
 func (d *Daemon) Kick(reason string) {
-	select {
-	case d.trigger <- reason:
-	default:
+	for _, e := range d.envs {
+		e.kick(reason)
 	}
 }
 
@@ -190,8 +210,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	} else {
 		close(d.ready)
 	}
-	if d.cfg.Head != nil {
-		wg.Go(func() { d.pollHead(ctx) })
+	if heads := d.heads(); heads != nil {
+		wg.Go(func() { d.pollHeads(ctx, heads) })
 	}
 	if d.cfg.Watch != "" {
 		w, err := newWatcher(d.cfg.Watch, d.log)
@@ -207,12 +227,16 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return d.cfg.Elect(ctx, d.lead)
 }
 
-// lead runs the reconcile loop while ctx lasts: for a replica, while it is
-// the leader.
+// lead runs every environment's reconcile loop while ctx lasts: for a
+// replica, while it is the leader.
 func (d *Daemon) lead(ctx context.Context) {
 	d.setLeading(true)
 	defer d.setLeading(false)
-	d.loop(ctx)
+	var wg gosync.WaitGroup
+	for _, e := range d.envs {
+		wg.Go(func() { e.loop(ctx) })
+	}
+	wg.Wait()
 }
 
 func (d *Daemon) setLeading(v bool) {
@@ -229,158 +253,35 @@ func (d *Daemon) SetLeader(identity string) {
 	d.leader = identity
 }
 
-func (d *Daemon) loop(ctx context.Context) {
-	d.Kick("start")
-	var retry <-chan time.Time
-	failures := 0
-	drift := d.cfg.Clock.After(d.cfg.DriftInterval)
+// heads is what pollHeads asks: Heads, or Head as the one environment's.
+func (d *Daemon) heads() func(ctx context.Context) (map[string]string, error) {
+	switch {
+	case d.cfg.Heads != nil:
+		return d.cfg.Heads
+	case d.cfg.Head != nil && len(d.cfg.Environments) == 0:
+		return func(ctx context.Context) (map[string]string, error) {
+			h, err := d.cfg.Head(ctx)
+			return map[string]string{"": h}, err
+		}
+	}
+	return nil
+}
+
+// pollHeads asks the source for each environment's commit every Interval
+// and kicks a reconcile of each one that moved. A failed check is logged
+// and counted, and retried at the next tick; it never stops the daemon.
+func (d *Daemon) pollHeads(ctx context.Context, heads func(ctx context.Context) (map[string]string, error)) {
+	last := map[string]string{}
 	for {
-		reason, apply := "", true
-		select {
-		case <-ctx.Done():
-			return
-		case reason = <-d.trigger:
-		case <-retry:
-			reason = "retry"
-		case <-drift:
-			reason, apply = "drift", !d.cfg.ReportDrift
-			drift = d.cfg.Clock.After(d.cfg.DriftInterval)
-		}
-		if d.reconcile(ctx, apply && !d.isSuspended(), reason) {
-			if failures > 0 {
-				d.log.Info("recovered", "after_failures", failures)
-			}
-			failures, retry = 0, nil
-			continue
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		failures++
-		wait := backoff.Policy{Base: time.Second, Max: d.cfg.MaxBackoff}.Delay(failures - 1)
-		d.log.Info("retrying after a failure", "in", wait.String(), "failures", failures)
-		retry = d.cfg.Clock.After(wait)
-	}
-}
-
-// reconcile plans, applies when apply is set, and records the outcome; it
-// reports success.
-func (d *Daemon) reconcile(ctx context.Context, apply bool, reason string) bool {
-	ctx, cancel := context.WithTimeout(ctx, d.cfg.ReconcileTimeout)
-	defer cancel()
-	start := d.cfg.Clock.Now()
-	p, res, applied, err := d.run(ctx, apply)
-	elapsed := d.cfg.Clock.Now().Sub(start)
-	if errors.Is(err, context.Canceled) {
-		return false // shutting down: not a failure worth a line
-	}
-	result := "success"
-	if err != nil {
-		result = "error"
-	}
-	d.cfg.Metrics.reconciles.WithLabelValues(result).Inc()
-	d.cfg.Metrics.duration.WithLabelValues(result).Observe(elapsed.Seconds())
-	d.record(p, res, err, applied)
-	log := d.log.With("reason", reason, "duration", elapsed.String())
-	if p != nil {
-		log = log.With("commit", p.Revision)
-	}
-	switch {
-	case err != nil:
-		log.Error("reconcile failed", "err", err)
-	case p.Changes.Empty():
-		log.Debug("in sync")
-	case !applied:
-		log.Warn("out of sync; reporting only (--drift=report, suspended, or stopped by a conflict)", "steps", len(p.Changes.Steps), "summary", p.Changes.Summary())
-	default:
-		log.Info("applied", "steps", len(p.Changes.Steps))
-	}
-	return err == nil
-}
-
-// run plans and, when apply is set and no conflict with another writer
-// stops it, applies; it reports whether it applied.
-func (d *Daemon) run(ctx context.Context, apply bool) (*sync.Plan, *sync.Result, bool, error) {
-	p, err := d.cfg.Engine.Plan(ctx)
-	if err != nil {
-		return nil, nil, false, err
-	}
-	if d.checkConflict(p) || !apply {
-		return p, nil, false, nil
-	}
-	res, err := d.cfg.Engine.Apply(ctx, p)
-	if res != nil {
-		d.mu.Lock()
-		d.conflict.applied(p, res)
-		d.mu.Unlock()
-	}
-	return p, res, true, err
-}
-
-// checkConflict looks for another writer undoing this daemon's writes and
-// reports whether writing is stopped.
-func (d *Daemon) checkConflict(p *sync.Plan) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	wasStopped := d.conflict.stopped
-	undoneBy, stop := d.conflict.observe(p)
-	if undoneBy != "" && !wasStopped {
-		d.cfg.Metrics.undone.WithLabelValues(undoneBy).Inc()
-		d.log.Warn("this daemon's writes were undone by another writer", "other_commit", undoneBy, "commit", p.Revision, "rounds", d.conflict.rounds)
-	}
-	switch {
-	case stop && !wasStopped:
-		d.log.Error("stopped writing", "err", d.conflict.String())
-		d.cfg.Metrics.conflict.WithLabelValues(p.Revision, d.conflict.other).Set(1)
-	case !stop && wasStopped:
-		d.cfg.Metrics.conflict.Reset()
-	}
-	return stop
-}
-
-// record keeps the outcome for /readyz and the metrics: the steps left
-// undone, and the commit last fully applied.
-func (d *Daemon) record(p *sync.Plan, res *sync.Result, err error, applied bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.reconciled = true
-	d.lastFailed = err != nil
-	switch {
-	case res != nil && err != nil:
-		d.cfg.Metrics.outOfSync.Set(float64(len(res.Failed())))
-	case err != nil:
-	case !applied:
-		d.lastOK = d.cfg.Clock.Now()
-		d.cfg.Metrics.outOfSync.Set(float64(len(p.Changes.Steps)))
-	default:
-		d.lastOK = d.cfg.Clock.Now()
-		d.cfg.Metrics.outOfSync.Set(0)
-		if !p.Changes.Empty() || d.lastApplied != p.Revision {
-			d.lastApplied = p.Revision
-			d.cfg.Metrics.applied(p.Revision, float64(d.lastOK.UnixNano())/1e9)
-		}
-	}
-}
-
-// pollHead asks the source for its commit every Interval and kicks a
-// reconcile when it moved. A failed check is logged and counted, and
-// retried at the next tick; it never stops the daemon.
-func (d *Daemon) pollHead(ctx context.Context) {
-	last := ""
-	for {
-		head, err := d.cfg.Head(ctx)
+		now, err := heads(ctx)
 		switch {
 		case ctx.Err() != nil:
 			return
 		case err != nil:
 			d.cfg.Metrics.sourceErrors.Inc()
 			d.log.Warn("check the remote", "err", err)
-		case head != last:
-			if last != "" {
-				d.log.Info("new commit", "commit", head, "previous", last)
-				d.Kick("commit " + head)
-			}
-			last = head
+		default:
+			d.moved(last, now)
 		}
 		select {
 		case <-ctx.Done():
@@ -390,26 +291,60 @@ func (d *Daemon) pollHead(ctx context.Context) {
 	}
 }
 
-// Ready reports whether the last reconcile succeeded recently enough.
+// moved kicks each environment whose commit differs from the one last
+// seen, and remembers the new ones.
+func (d *Daemon) moved(last, now map[string]string) {
+	for _, e := range d.envs {
+		head, ok := now[e.name]
+		if !ok || head == last[e.name] {
+			continue
+		}
+		if prev := last[e.name]; prev != "" {
+			e.log.Info("new commit", "commit", head, "previous", prev)
+			e.kick("commit " + head)
+		}
+		last[e.name] = head
+	}
+}
+
+// Ready reports whether every environment's last reconcile succeeded
+// recently enough, and why not, one line per environment.
 func (d *Daemon) Ready() (bool, string) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	stale := 3 * max(d.cfg.DriftInterval, d.cfg.Interval)
-	switch {
-	case d.cfg.Elect != nil && !d.leading:
-		return true, "standby: the leader is " + orNone(d.leader)
-	case d.conflict.stopped:
-		return false, d.conflict.String()
-	case !d.reconciled:
-		return false, "no reconcile has finished yet"
-	case d.lastFailed:
-		return false, "the last reconcile failed"
-	case d.lastOK.IsZero():
-		return false, "no reconcile has succeeded yet"
-	case d.cfg.Clock.Now().Sub(d.lastOK) > stale:
-		return false, fmt.Sprintf("the last success is older than %v", stale)
+	standby := d.cfg.Elect != nil && !d.leading
+	leader := d.leader
+	d.mu.Unlock()
+	if standby {
+		return true, "standby: the leader is " + orNone(leader)
 	}
-	return true, "last success " + d.lastOK.UTC().Format(time.RFC3339)
+	if len(d.cfg.Environments) == 0 {
+		return d.envs[0].ready()
+	}
+	all, lines := true, make([]string, len(d.envs))
+	for i, e := range d.envs {
+		ok, why := e.ready()
+		all = all && ok
+		lines[i] = e.name + ": " + map[bool]string{true: "ready, ", false: "not ready, "}[ok] + why
+	}
+	return all, strings.Join(lines, "\n")
+}
+
+// ReadyEnv reports one environment's readiness; ok is false, with found
+// false, for a name the daemon does not sync.
+func (d *Daemon) ReadyEnv(name string) (ok bool, why string, found bool) {
+	d.mu.Lock()
+	standby := d.cfg.Elect != nil && !d.leading
+	d.mu.Unlock()
+	for _, e := range d.envs {
+		if e.name == name && standby {
+			return true, "standby", true
+		}
+		if e.name == name && len(d.cfg.Environments) > 0 {
+			ok, why = e.ready()
+			return ok, why, true
+		}
+	}
+	return false, "", false
 }
 
 func orNone(s string) string {

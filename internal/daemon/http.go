@@ -86,6 +86,7 @@ func (d *Daemon) listen() (*http.Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", d.readyz)
+	mux.HandleFunc("GET /readyz/{env}", d.readyEnv)
 	mux.Handle("GET /metrics", d.cfg.Metrics.Handler())
 	mux.Handle("POST /webhook", &webhook{d: d, bad: &burst{window: lim.BadSignatureWindow, clock: d.cfg.Clock, log: d.log}})
 	srv := &http.Server{
@@ -155,9 +156,9 @@ func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
 	}
-	d.Kick("webhook " + r.Header.Get("X-GitHub-Event"))
+	kicked := d.kickPush(body, "webhook "+r.Header.Get("X-GitHub-Event"))
 	w.WriteHeader(http.StatusAccepted)
-	io.WriteString(w, "reconcile queued\n")
+	io.WriteString(w, kicked+"\n")
 }
 
 // readSecret reads the webhook secret; an empty file is an error too.

@@ -250,6 +250,12 @@ func (s Step) markdownSection() string {
 	return fmt.Sprintf("\n<details><summary><code>%s</code>: %s</summary>\n\n%s\n</details>\n", mdHTML(s.subject(TextName)), s.Kind, body.String())
 }
 
+// MarkdownCode shows a name as inline code in Markdown (a table cell, a
+// heading), quoted first if it is not plain printable text, so that nothing
+// in it renders, links or breaks the line: what the plan uses for names, for
+// other renderings that show names beside it.
+func MarkdownCode(name string) string { return mdCode(TextName(name)) }
+
 // mdCode shows text (a name, already through TextName) as code: a code
 // span when it holds nothing Markdown or HTML would read, else an HTML
 // <code> element with everything escaped.

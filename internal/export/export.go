@@ -31,6 +31,9 @@ type Options struct {
 	// Force writes into a directory that is not empty, replacing the files
 	// it writes and leaving the others.
 	Force bool
+	// Environment, when set, is the environment of actionsync.yaml the
+	// tenant is: the export writes it, with its secrets' overlay.
+	Environment *manifest.Environment
 }
 
 // ErrNotEmpty is the error for a directory that holds files, without Force.
@@ -103,12 +106,16 @@ func Write(dir string, st *tenant.State, opts Options) (*Report, error) {
 	if rep.Triggers, err = writeTriggers(root, st.Bindings); err != nil {
 		return nil, err
 	}
-	if opts.Owner != "" {
-		if err := writeYAML(root, manifest.ConfigFile, map[string]string{"owner": opts.Owner}); err != nil {
+	if cfg, ok := config(opts, rep); ok {
+		if err := writeYAML(root, manifest.ConfigFile, cfg); err != nil {
 			return nil, err
 		}
 	}
-	rep.Problems = check(root.FS())
+	env := ""
+	if opts.Environment != nil {
+		env = opts.Environment.Name
+	}
+	rep.Problems = check(root.FS(), env)
 	return rep, nil
 }
 
@@ -116,9 +123,9 @@ func Write(dir string, st *tenant.State, opts Options) (*Report, error) {
 // and returns what the loader finds wrong: what a person must fix before
 // syncing (a dependency the tenant accepted at a version that is not
 // exact, say).
-func check(fsys fs.FS) []string {
+func check(fsys fs.FS, env string) []string {
 	placeholder := func(string) string { return "placeholder" }
-	_, err := manifest.Load(fsys, manifest.Options{Getenv: placeholder,
+	_, err := manifest.Load(fsys, manifest.Options{Getenv: placeholder, Environment: env,
 		ReadFile: func(string) ([]byte, error) { return []byte("placeholder"), nil }})
 	var errs manifest.Errors
 	switch {

@@ -59,6 +59,7 @@ func (l *loader) loadAction(dir string) {
 	if secrets != nil {
 		l.secrets(file, a, secrets)
 	}
+	l.addEnvSecrets(a)
 	l.checkAction(file, a)
 	if len(l.errs) == before {
 		l.readCode(file, a)
@@ -134,7 +135,10 @@ func (l *loader) secrets(file string, a *Action, n *yaml.Node) {
 		if item.Kind != yaml.MappingNode {
 			return
 		}
-		if err := l.secretValue(&s); err != nil {
+		if l.envSecretOf(a.Name, s.Name) != nil {
+			return // the environment's source replaces it (addEnvSecrets)
+		}
+		if err := l.readSecret(a.Name, &s); err != nil {
 			l.add(errf(file, item.Line, "%s: %v", where, err))
 			return
 		}
@@ -155,6 +159,10 @@ func (l *loader) secretValue(s *Secret) error {
 		return fmt.Errorf("secret name %q: want letters, digits and _", s.Name)
 	case len(s.Name) > maxSecretName:
 		return fmt.Errorf("secret name of %d characters: Auth0 allows at most %d", len(s.Name), maxSecretName)
+	case s.Literal:
+		if s.Value == "" {
+			return fmt.Errorf("secret %s: the value is empty", s.Name)
+		}
 	case (s.FromEnv == "") == (s.FromFile == ""):
 		return fmt.Errorf("secret %s: want exactly one of from_env and from_file", s.Name)
 	case s.FromEnv != "":

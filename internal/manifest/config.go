@@ -19,6 +19,9 @@ type Config struct {
 	// Owner is who the repo writes its actions as, in the stamp line; ""
 	// when the file names none (the engine's default applies).
 	Owner string
+	// Environments are the tenants the repo is synced into, in the file's
+	// order; none when the file names none (docs/ENVIRONMENTS.md).
+	Environments []*Environment
 }
 
 // ownerName is what an owner may be: it stands in the stamp line as
@@ -34,14 +37,30 @@ func ValidOwner(name string) error {
 	return nil
 }
 
-// loadConfig reads actionsync.yaml when the repo has one.
+// LoadConfig reads only actionsync.yaml of the repo at the root of fsys:
+// the zero Config when there is none. What its environments name of the
+// repo is checked by Load.
+func LoadConfig(fsys fs.FS) (*Config, error) {
+	l := &loader{fsys: fsys, repo: &Repo{}, excludeLines: map[string]int{}}
+	if err := l.loadConfig(); err != nil {
+		return nil, err
+	}
+	if len(l.errs) > 0 {
+		return nil, l.errs.sorted()
+	}
+	return &l.repo.Config, nil
+}
+
+// loadConfig reads actionsync.yaml when the repo has one, bounded and
+// inside the repo like every file the loader reads.
 func (l *loader) loadConfig() error {
-	b, err := fs.ReadFile(l.fsys, ConfigFile)
+	b, err := readFile(l.fsys, ConfigFile, MaxFileBytes, "the bound on "+ConfigFile)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil
 	case err != nil:
-		return fmt.Errorf("read %s: %w", ConfigFile, err)
+		l.add(&Error{Path: ConfigFile, Err: describe(ConfigFile, err)})
+		return nil
 	}
 	root := l.parse(ConfigFile, b)
 	if root == nil {
@@ -49,7 +68,8 @@ func (l *loader) loadConfig() error {
 	}
 	c := &l.repo.Config
 	l.fields(ConfigFile, ConfigFile, root, map[string]func(*yaml.Node){
-		"owner": func(n *yaml.Node) { l.owner(n, &c.Owner) },
+		"owner":        func(n *yaml.Node) { l.owner(n, &c.Owner) },
+		"environments": l.environments,
 	})
 	return nil
 }

@@ -22,6 +22,10 @@ type Options struct {
 	// ReadFile reads from_file sources (absolute paths on the machine, not in
 	// the repo); nil means reading the file, up to 64 KiB.
 	ReadFile func(string) ([]byte, error)
+	// Environment, when set, names the environment of actionsync.yaml whose
+	// overlay applies: its excluded actions are left out (and unbound), its
+	// secret sources replace the repo's. "" loads the repo as committed.
+	Environment string
 }
 
 // Load reads and validates the repo at the root of fsys. It returns every
@@ -40,7 +44,11 @@ func Load(fsys fs.FS, opts Options) (*Repo, error) {
 	if opts.ReadFile == nil {
 		opts.ReadFile = readSecretFile
 	}
-	l := &loader{fsys: fsys, opts: opts, repo: &Repo{}}
+	l := &loader{fsys: fsys, opts: opts, repo: &Repo{}, excludeLines: map[string]int{}}
+	if err := l.loadConfig(); err != nil {
+		return nil, err
+	}
+	l.selectEnvironment()
 	dirs, errActions := l.readActions()
 	trig, errTriggers := readFile(fsys, triggersFile, MaxFileBytes, "the bound on triggers.yaml")
 	if errors.Is(errActions, fs.ErrNotExist) && errors.Is(errTriggers, fs.ErrNotExist) {
@@ -61,9 +69,7 @@ func Load(fsys fs.FS, opts Options) (*Repo, error) {
 	default:
 		l.loadTriggers(trig)
 	}
-	if err := l.loadConfig(); err != nil {
-		return nil, err
-	}
+	l.applyEnvironment()
 	if len(l.errs) > 0 {
 		return nil, l.errs.sorted()
 	}
@@ -77,6 +83,11 @@ type loader struct {
 	opts Options
 	repo *Repo
 	errs Errors
+	// env is the environment whose overlay applies, or nil.
+	env *Environment
+	// excludeLines is the line of each environment's exclude entry, by
+	// environment NUL action.
+	excludeLines map[string]int
 }
 
 func (l *loader) add(e *Error) { l.errs = append(l.errs, e) }

@@ -7,7 +7,7 @@
 //	actions/<dir>/action.yaml   one action: trigger, runtime, code, dependencies, secrets
 //	actions/<dir>/index.js      its code (the file action.yaml names)
 //	triggers.yaml               the ordered bindings of each managed trigger
-//	actionsync.yaml             optional: settings of the whole repo (owner)
+//	actionsync.yaml             optional: settings of the whole repo (owner, environments)
 //
 // Every problem is reported at once, each with its file and line. Secret
 // values are read from their sources (environment or file) and never printed.
@@ -33,6 +33,9 @@ type Repo struct {
 	Triggers []*Trigger
 	// Config is actionsync.yaml's; zero when the repo has none.
 	Config Config
+	// Excluded are the actions the environment loaded (Options.Environment)
+	// leaves out: in neither Actions nor any trigger's bindings.
+	Excluded []*Action
 }
 
 // Action is one action of the repo.
@@ -67,11 +70,17 @@ type Secret struct {
 	Name     string
 	FromEnv  string
 	FromFile string
-	Value    string
+	// Literal says the value is written in actionsync.yaml (an
+	// environment's setting that is not secret); it is still never shown.
+	Literal bool
+	Value   string
 }
 
 // String shows the secret's name and source, never its value.
 func (s Secret) String() string {
+	if s.Literal {
+		return s.Name + " (a value in " + ConfigFile + ")"
+	}
 	if s.FromEnv != "" {
 		return s.Name + " (from $" + s.FromEnv + ")"
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
@@ -98,22 +97,35 @@ const (
 
 // Head returns the commit the branch points at on the remote.
 func (r *Remote) Head(ctx context.Context) (string, error) {
-	auth, err := r.Auth.method(r.URL)
+	branches, err := r.Branches(ctx)
 	if err != nil {
 		return "", err
+	}
+	if h, ok := branches[r.branch()]; ok {
+		return h, nil
+	}
+	return "", fmt.Errorf("list %s: no branch %s", r.URL, r.branch())
+}
+
+// Branches returns every branch of the remote with its commit, from one
+// listing of its refs: the environments of one repo share it.
+func (r *Remote) Branches(ctx context.Context) (map[string]string, error) {
+	auth, err := r.Auth.method(r.URL)
+	if err != nil {
+		return nil, err
 	}
 	rem := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{r.URL}})
 	refs, err := rem.ListContext(ctx, &git.ListOptions{Auth: auth})
 	if err != nil {
-		return "", fmt.Errorf("list %s: %w", r.URL, err)
+		return nil, fmt.Errorf("list %s: %w", r.URL, err)
 	}
-	want := plumbing.NewBranchReferenceName(r.branch())
+	out := map[string]string{}
 	for _, ref := range refs {
-		if ref.Name() == want {
-			return ref.Hash().String(), nil
+		if ref.Name().IsBranch() {
+			out[ref.Name().Short()] = ref.Hash().String()
 		}
 	}
-	return "", fmt.Errorf("list %s: no branch %s", r.URL, r.branch())
+	return out, nil
 }
 
 func (r *Remote) branch() string {

@@ -82,6 +82,27 @@ func Revision(dir string) (string, error) {
 	return head.Hash().String(), nil
 }
 
+// Branch names the branch checked out in the Git work tree that holds dir:
+// "" when HEAD is detached (as CI services often leave it), or when
+// dir is outside Git.
+func Branch(dir string) (string, error) {
+	repo, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true})
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("open git repo of %s: %w", dir, err)
+	}
+	head, err := repo.Storer.Reference(plumbing.HEAD)
+	if err != nil {
+		return "", fmt.Errorf("git repo of %s: HEAD: %w", dir, err)
+	}
+	if head.Type() != plumbing.SymbolicReference {
+		return "", nil
+	}
+	return head.Target().Short(), nil
+}
+
 // within returns the root of repo's work tree and dir's path below it,
 // slash-separated ("" for the root itself).
 func within(repo *git.Repository, dir string) (root, rel string, err error) {

@@ -46,6 +46,9 @@ type Options struct {
 	History History
 	// Depth bounds the commits looked through; 0 means Depth.
 	Depth int
+	// Environment is the environment of actionsync.yaml whose overlay
+	// applies (its excluded actions are not reported); "" for none.
+	Environment string
 }
 
 // Check checks out the commit, reads the tenant, and reports how the two
@@ -55,7 +58,7 @@ func Check(ctx context.Context, api live.API, src Source, opts Options) (*Report
 	if err != nil {
 		return nil, fmt.Errorf("check out: %w", err)
 	}
-	desired, err := manifest.Load(fsys, noSecrets)
+	desired, err := manifest.Load(fsys, noSecrets(opts.Environment))
 	if err != nil {
 		return nil, err
 	}
@@ -83,11 +86,14 @@ func Check(ctx context.Context, api live.API, src Source, opts Options) (*Report
 	return rep, nil
 }
 
-// noSecrets loads a commit without reading a secret value: status compares
-// secrets by name, and needs no value set.
-var noSecrets = manifest.Options{
-	Getenv:   func(string) string { return "unread" },
-	ReadFile: func(string) ([]byte, error) { return []byte("unread"), nil },
+// noSecrets loads a commit (in the environment env) without reading a
+// secret value: status compares secrets by name, and needs no value set.
+func noSecrets(env string) manifest.Options {
+	return manifest.Options{
+		Getenv:      func(string) string { return "unread" },
+		ReadFile:    func(string) ([]byte, error) { return []byte("unread"), nil },
+		Environment: env,
+	}
 }
 
 func ownerOf(r *manifest.Repo, fallback string) string {
@@ -179,7 +185,7 @@ func lookBack(ctx context.Context, rep *Report, st *tenant.State, rev string, op
 		if crev == rev {
 			return true, nil // the commit itself, compared already
 		}
-		old, err := manifest.Load(tree, noSecrets)
+		old, err := manifest.Load(tree, noSecrets(opts.Environment))
 		if err != nil {
 			return true, nil // a commit that does not load holds no version
 		}
