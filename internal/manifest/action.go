@@ -34,8 +34,9 @@ func (l *loader) loadAction(dir string) {
 	}
 	a := &Action{Name: path.Base(dir), Dir: dir, Runtime: DefaultRuntime, CodePath: "index.js", pos: map[string]int{}}
 	before := len(l.errs)
-	var deps, secrets *yaml.Node
+	var deps, secrets, modules *yaml.Node
 	l.fields(file, "action.yaml", root, map[string]func(*yaml.Node){
+		"modules":      func(n *yaml.Node) { modules = n },
 		"name":         l.str(file, "name", &a.Name, false),
 		"runtime":      l.str(file, "runtime", &a.Runtime, false),
 		"code":         l.str(file, "code", &a.CodePath, false),
@@ -52,6 +53,9 @@ func (l *loader) loadAction(dir string) {
 	}
 	if secrets != nil {
 		l.secrets(file, a, secrets)
+	}
+	if modules != nil {
+		l.actionModules(file, a, modules)
 	}
 	l.checkAction(file, a)
 	if len(l.errs) == before {
