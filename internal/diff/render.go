@@ -11,31 +11,77 @@ import (
 // MarkdownLimit is GitHub's limit on a comment's length.
 const MarkdownLimit = 65535
 
-var symbols = map[Kind]string{Create: "+", Adopt: "*", Update: "~", Rollback: "<", Deploy: "^", Bind: "=", Delete: "-"}
+var symbols = map[Kind]string{Create: "+", Adopt: "*", Update: "~", Rollback: "<", Deploy: "^", Bind: "=", Delete: "-",
+	ModuleCreate: "+", ModuleAdopt: "*", ModuleUpdate: "~", ModuleRollback: "<", ModuleDelete: "-"}
 
-// Summary counts the steps of each kind, in a sentence.
+// Summary counts the steps of each kind, in a sentence; the modules' only
+// when the plan has module steps.
 func (p *Plan) Summary() string {
 	if p.Empty() {
 		return "No changes: the tenant matches the commit."
 	}
 	n := map[Kind]int{}
+	modules := false
 	for _, s := range p.Steps {
 		n[s.Kind]++
+		modules = modules || s.Kind.IsModule()
 	}
-	return fmt.Sprintf("Plan: %d to create, %d to adopt, %d to update, %d to roll back, %d to deploy, %d binding changes, %d to delete.",
+	out := fmt.Sprintf("Plan: %d to create, %d to adopt, %d to update, %d to roll back, %d to deploy, %d binding changes, %d to delete",
 		n[Create], n[Adopt], n[Update], n[Rollback], n[Deploy], n[Bind], n[Delete])
+	if modules {
+		out += fmt.Sprintf("; modules: %d to create, %d to adopt, %d to update and publish, %d to roll back, %d to delete",
+			n[ModuleCreate], n[ModuleAdopt], n[ModuleUpdate], n[ModuleRollback], n[ModuleDelete])
+	}
+	return out + "."
 }
 
 func (s Step) subject() string {
-	if s.Kind == Bind {
+	switch {
+	case s.Kind == Bind:
 		return "trigger " + s.Trigger
+	case s.Kind.IsModule():
+		return "module " + s.Module
 	}
 	return s.Action + " (" + s.Trigger + ")"
 }
 
+func (u Unmanaged) subject() string {
+	if u.Module != "" {
+		return "module " + u.Module
+	}
+	return u.Action
+}
+
+// moduleLines show the pins an action step makes, and the actions a
+// module step moves.
+func (s Step) moduleLines() []string {
+	var out []string
+	if len(s.Modules) > 0 || len(s.PreviousModules) > 0 {
+		out = append(out, "modules: "+pinList(s.Modules)+" (was "+pinList(s.PreviousModules)+")")
+	}
+	if len(s.Moves) > 0 {
+		out = append(out, "moves actions: "+strings.Join(s.Moves, ", "))
+	}
+	return out
+}
+
+func pinList(ps []Pin) string {
+	if len(ps) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		parts[i] = p.String()
+	}
+	return strings.Join(parts, ", ")
+}
+
 func (s Step) why() string {
-	if s.Kind == Rollback {
+	switch s.Kind {
+	case Rollback:
 		return s.Reason + ": roll back to it, no build"
+	case ModuleRollback:
+		return s.Reason + ": the draft returns to it, and the actions pin it; no publish"
 	}
 	return s.Reason
 }
@@ -44,7 +90,7 @@ func (s Step) why() string {
 func (s Step) secretLines() []string {
 	out := make([]string, len(s.Secrets))
 	for i, name := range s.Secrets {
-		if s.Kind == Create || s.Kind == Adopt {
+		if s.Kind == Create || s.Kind == Adopt || s.Kind == ModuleCreate || s.Kind == ModuleAdopt {
 			out[i] = name + ": (set)"
 		} else {
 			out[i] = name + ": (changed)"
@@ -80,12 +126,15 @@ func (p *Plan) Text(w io.Writer) error {
 		for _, l := range s.secretLines() {
 			b.WriteString("    secret " + l + "\n")
 		}
+		for _, l := range s.moduleLines() {
+			b.WriteString("    " + l + "\n")
+		}
 		if s.Kind == Bind {
 			for _, l := range s.orderLines() {
 				b.WriteString("    " + l + "\n")
 			}
 		}
-		if s.CodeDiff != "" && s.Kind != Create {
+		if s.CodeDiff != "" && s.Kind != Create && s.Kind != ModuleCreate {
 			for _, l := range strings.SplitAfter(strings.TrimSuffix(s.CodeDiff, "\n"), "\n") {
 				b.WriteString("    " + strings.TrimSuffix(l, "\n") + "\n")
 			}
@@ -94,7 +143,7 @@ func (p *Plan) Text(w io.Writer) error {
 	if len(p.Unmanaged) > 0 {
 		b.WriteString("\nLeft alone:\n")
 		for _, u := range p.Unmanaged {
-			fmt.Fprintf(&b, "  %s: %s\n", u.Action, u.Reason)
+			fmt.Fprintf(&b, "  %s: %s\n", u.subject(), u.Reason)
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -162,7 +211,7 @@ func (p *Plan) markdownParts() (string, []string) {
 			if i > 0 {
 				h.WriteString("; ")
 			}
-			fmt.Fprintf(&h, "`%s` (%s)", u.Action, mdEscape(u.Reason))
+			fmt.Fprintf(&h, "`%s` (%s)", u.subject(), mdEscape(u.Reason))
 		}
 		h.WriteString("\n")
 	}
@@ -179,6 +228,9 @@ func (s Step) markdownSection() string {
 	var body strings.Builder
 	for _, l := range s.secretLines() {
 		body.WriteString("- secret `" + l + "`\n")
+	}
+	for _, l := range s.moduleLines() {
+		body.WriteString("- " + mdEscape(l) + "\n")
 	}
 	if s.Kind == Bind {
 		for _, l := range s.orderLines() {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -78,6 +79,13 @@ func TestExampleRepo(t *testing.T) {
 		if a.Trigger.Version == "" || a.Code == "" {
 			t.Errorf("%s: trigger %v, %d bytes of code", a.Name, a.Trigger, len(a.Code))
 		}
+	}
+	m := repo.Module("claims")
+	if m == nil || m.CodePath != "modules/claims/index.js" || !strings.Contains(m.Code, "exports.claim") {
+		t.Fatalf("module claims: %+v", m)
+	}
+	if users := repo.Users("claims"); !slices.Equal(users, []string{"add-token-claims", "enrich-profile"}) {
+		t.Errorf("users of claims = %v", users)
 	}
 }
 
