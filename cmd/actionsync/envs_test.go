@@ -407,7 +407,7 @@ func TestEnvironmentCommands(t *testing.T) {
 	if r.code != 2 || strings.Count(r.stdout, "## Environment ") != 2 || strings.Count(r.stdout, "### actionsync plan") != 2 {
 		t.Fatalf("markdown: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	devPart, prodPart, _ := strings.Cut(r.stdout, "## Environment ` prod `")
+	devPart, prodPart, _ := strings.Cut(r.stdout, "## Environment `prod`")
 	if !strings.Contains(devPart, "Plan: 2 to create") || !strings.Contains(prodPart, "Plan: 1 to create") || strings.Contains(prodPart, "debug-logger") {
 		t.Errorf("sections: dev creates greet and debug-logger, prod greet only:\n%s", r.stdout)
 	}

@@ -103,7 +103,7 @@ func TestDryRunAndOnce(t *testing.T) {
 	}
 
 	r = run(t, work, env, "--once", "--repo", repo)
-	if r.code != 0 || !strings.Contains(r.stdout, "6 done, 0 failed") {
+	if r.code != 0 || !strings.Contains(r.stdout, "7 done, 0 failed") {
 		t.Fatalf("--once: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	seeded := writeCount(lt)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/actionsync/actionsync/internal/manifest"
 	"github.com/actionsync/actionsync/internal/node"
+	"github.com/actionsync/actionsync/internal/tenant"
 )
 
 // Select returns the suite of the cases that concern the named actions:
@@ -122,21 +123,42 @@ func (s *Suite) actions(c *Case) ([]node.Action, error) {
 		if a == nil {
 			return nil, fmt.Errorf("%s: %w: triggers.yaml binds %s, which runs only on the tenant", c.Trigger, ErrNotInRepo, name)
 		}
-		out = append(out, nodeAction(a, c.Secrets))
+		out = append(out, s.nodeAction(a, c.Secrets))
 	}
 	return out, nil
 }
 
-func nodeAction(a *manifest.Action, overrides map[string]string) node.Action {
-	out := node.Action{Name: a.Name, Trigger: a.Trigger.ID, File: a.CodePath, Code: a.Code, Secrets: map[string]string{}}
-	for _, d := range a.Dependencies {
-		out.Dependencies = append(out.Dependencies, node.Dependency{Name: d.Name, Version: d.Version})
-	}
-	for _, sec := range a.Secrets {
-		out.Secrets[sec.Name] = sec.Value
-		if v, ok := overrides[sec.Name]; ok {
-			out.Secrets[sec.Name] = v
+// nodeAction is a as it runs: its code, dependencies and secret values
+// (c's overrides applied), with the modules it uses as the commit holds
+// them, each with its own dependencies and secret values.
+func (s *Suite) nodeAction(a *manifest.Action, overrides map[string]string) node.Action {
+	out := node.Action{Name: a.Name, Trigger: a.Trigger.ID, File: a.CodePath, Code: a.Code,
+		Dependencies: nodeDeps(a.Dependencies), Secrets: secretValues(a.Secrets)}
+	for name := range out.Secrets {
+		if v, ok := overrides[name]; ok {
+			out.Secrets[name] = v
 		}
+	}
+	for _, name := range a.Modules {
+		m := s.repo.Module(name)
+		out.Modules = append(out.Modules, node.Module{Name: m.Name, File: m.CodePath, Code: m.Code,
+			Dependencies: nodeDeps(m.Dependencies), Secrets: secretValues(m.Secrets)})
+	}
+	return out
+}
+
+func nodeDeps(ds []tenant.Dependency) []node.Dependency {
+	var out []node.Dependency
+	for _, d := range ds {
+		out = append(out, node.Dependency{Name: d.Name, Version: d.Version})
+	}
+	return out
+}
+
+func secretValues(ss []manifest.Secret) map[string]string {
+	out := make(map[string]string, len(ss))
+	for _, sec := range ss {
+		out[sec.Name] = sec.Value
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -246,5 +247,43 @@ func BenchmarkExampleRepo(b *testing.B) {
 		if rep := suite.Run(b.Context(), r, actiontest.RunOptions{}); !rep.Passed() {
 			b.Fatal(rep.Summary())
 		}
+	}
+}
+
+// TestActionsRunWithTheirModules: an action's cases run with the modules
+// it lists as the commit holds them, each with its own npm dependencies
+// and secret values (actions.secrets), which no result shows.
+func TestActionsRunWithTheirModules(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"modules/names/module.yaml": "dependencies:\n  - name: lodash\n    version: 4.17.21\nsecrets:\n  - name: TOKEN\n    from_env: SET\n",
+		"modules/names/index.js": "const _ = require('lodash');\n" +
+			"exports.claim = (n) => 'https://example.com/' + _.kebabCase(n);\n" +
+			"exports.token = () => actions.secrets.TOKEN;\n",
+		"actions/uses/action.yaml": "trigger:\n  id: post-login\nmodules: [names]\n",
+		"actions/uses/index.js": "const names = require('actions:names');\n" +
+			"exports.onExecutePostLogin = async (event, api) => {\n" +
+			"  api.idToken.setCustomClaim(names.claim('Home Region'), names.token().length);\n" +
+			"  console.log('token ' + names.token());\n};\n",
+		"actions/uses/tests/cases.yaml": "- name: a claim named by the module\n  expect:\n    - api.idToken.setCustomClaim: [\"https://example.com/home-region\", 11]\n",
+	} {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, suite := loadRepo(t, dir)
+	rep := suite.Run(t.Context(), runner(t), actiontest.RunOptions{})
+	var text strings.Builder
+	rep.Text(&text)
+	if !rep.Passed() {
+		t.Fatalf("the case fails:\n%s", text.String())
+	}
+	r := result(t, rep, "uses", "a claim named by the module")
+	if len(r.Logs) != 1 || r.Logs[0].Text != "token "+node.Mask {
+		t.Errorf("logs = %+v, want the module's secret masked", r.Logs)
+	}
+	if strings.Contains(text.String(), secretValues["SET"]) {
+		t.Error("the report shows the module's secret")
 	}
 }

@@ -10,10 +10,13 @@ import (
 // comparison the planner makes, but for secrets, which compare by name,
 // since a commit holds no secret values. It tells which commit a live
 // version came from.
+// The module versions v pins are not compared: PinFields compares them,
+// given the modules' versions.
 func VersionFields(a *manifest.Action, owner string, v *tenant.Version, trig tenant.TriggerRef) []tenant.Field {
-	want := desiredContent(a, owner, nil)
-	got := versionContent(v, trig)
+	want := desiredContent(a, owner, nil, nil)
+	got := versionContent(v, trig, nil)
 	want.Stamp.Secrets, got.Stamp.Secrets = secretsByName(want.Stamp.Secrets), secretsByName(got.Stamp.Secrets)
+	got.Pins = nil
 	return want.differences(got)
 }
 
@@ -24,7 +27,7 @@ func DraftFields(l *tenant.Action) []tenant.Field {
 	if l.Deployed == nil {
 		return nil
 	}
-	return draftContent(l).build().differences(versionContent(l.Deployed, l.Trigger).build())
+	return draftContent(l, nil).build().differences(versionContent(l.Deployed, l.Trigger, nil).build())
 }
 
 func secretsByName(fps map[string]string) map[string]string {

@@ -12,7 +12,8 @@ import (
 )
 
 // content is what a build is made of, and who made it: two equal contents
-// build the same.
+// build the same. An Action Module's content is the same, with no runtime,
+// trigger or pins.
 type content struct {
 	Body    string // the code without its stamp line
 	Stamp   stamp.Stamp
@@ -20,23 +21,26 @@ type content struct {
 	Runtime string
 	Deps    []tenant.Dependency
 	Trigger tenant.TriggerRef
+	// Pins are the module versions an action pins, by module name, each
+	// version as the plan sees it (see moduleSet.canonical).
+	Pins []Pin
 }
 
-func desiredContent(a *manifest.Action, owner string, key []byte) content {
-	return content{Body: endLine(a.Code), Stamp: stamp.For(a, owner, "", key), Stamped: true, Runtime: a.Runtime, Deps: a.Dependencies, Trigger: a.Trigger}
+func desiredContent(a *manifest.Action, owner string, key []byte, pins []Pin) content {
+	return content{Body: endLine(a.Code), Stamp: stamp.For(a, owner, "", key), Stamped: true, Runtime: a.Runtime, Deps: a.Dependencies, Trigger: a.Trigger, Pins: pins}
 }
 
-func liveContent(code, runtime string, deps []tenant.Dependency, trigger tenant.TriggerRef) content {
+func liveContent(code, runtime string, deps []tenant.Dependency, trigger tenant.TriggerRef, pins []Pin) content {
 	body, st, ok := stamp.Split(code)
-	return content{Body: body, Stamp: st, Stamped: ok, Runtime: runtime, Deps: deps, Trigger: trigger}
+	return content{Body: body, Stamp: st, Stamped: ok, Runtime: runtime, Deps: deps, Trigger: trigger, Pins: pins}
 }
 
-func draftContent(a *tenant.Action) content {
-	return liveContent(a.Code, a.Runtime, a.Dependencies, a.Trigger)
+func draftContent(a *tenant.Action, ms moduleSet) content {
+	return liveContent(a.Code, a.Runtime, a.Dependencies, a.Trigger, ms.canonical(a.Modules))
 }
 
-func versionContent(v *tenant.Version, trigger tenant.TriggerRef) content {
-	return liveContent(v.Code, v.Runtime, v.Dependencies, trigger)
+func versionContent(v *tenant.Version, trigger tenant.TriggerRef, ms moduleSet) content {
+	return liveContent(v.Code, v.Runtime, v.Dependencies, trigger, ms.canonical(v.Modules))
 }
 
 // endLine ends code with a newline, as the tenant's code reads back once
@@ -77,20 +81,24 @@ func (c content) differences(o content) []tenant.Field {
 	if c.Stamp.Owner != o.Stamp.Owner || c.Stamped != o.Stamped {
 		f = append(f, tenant.FieldOwner)
 	}
+	if !slices.Equal(c.Pins, o.Pins) {
+		f = append(f, tenant.FieldModules)
+	}
 	return f
 }
 
 // changedSecrets names the secrets whose value or presence differs between
-// the desired action and the live one; values are never compared directly.
-func changedSecrets(want content, a *manifest.Action, l *tenant.Action) []string {
-	_, st, _ := stamp.Split(l.Code)
+// the desired action or module (its secrets) and the live one (its code
+// and secret names); values are never compared directly.
+func changedSecrets(want content, secrets []manifest.Secret, liveCode string, liveNames []string) []string {
+	_, st, _ := stamp.Split(liveCode)
 	live := st.Secrets
 	names := map[string]bool{}
-	for _, n := range l.Secrets {
+	for _, n := range liveNames {
 		names[n] = true
 	}
 	var out []string
-	for _, s := range a.Secrets {
+	for _, s := range secrets {
 		if !names[s.Name] || live[s.Name] != want.Stamp.Secrets[s.Name] {
 			out = append(out, s.Name)
 		}

@@ -33,8 +33,11 @@ func hostilePlan(t *testing.T, name, reason, code string) *diff.Plan {
 	}
 	p.Steps = append(p.Steps,
 		diff.Step{Kind: diff.Delete, Action: reason, Trigger: name, Reason: reason},
-		diff.Step{Kind: diff.Bind, Trigger: reason, Reason: name, Bindings: []diff.Binding{{Action: code, DisplayName: reason}}})
-	p.Unmanaged = append(p.Unmanaged, diff.Unmanaged{Action: name, Reason: reason})
+		diff.Step{Kind: diff.Bind, Trigger: reason, Reason: name, Bindings: []diff.Binding{{Action: code, DisplayName: reason}}},
+		diff.Step{Kind: diff.ModuleUpdate, Module: name, Reason: reason, Moves: []string{reason, code}, CodeDiff: code},
+		diff.Step{Kind: diff.Update, Action: reason, Trigger: name, Reason: code,
+			Modules: []diff.Pin{{Module: name, Version: 2}}, PreviousModules: []diff.Pin{{Module: reason, Version: 1}}})
+	p.Unmanaged = append(p.Unmanaged, diff.Unmanaged{Action: name, Reason: reason}, diff.Unmanaged{Module: reason, Reason: name})
 	return p
 }
 
@@ -81,7 +84,7 @@ func addGoldenSeeds(f *testing.F) {
 	}
 }
 
-var textHeader = regexp.MustCompile(`(?m)^[-+~<^=] (create|update|rollback|deploy|bind|delete) +`)
+var textHeader = regexp.MustCompile(`(?m)^[-+~<^=*] (module-)?(create|adopt|update|rollback|deploy|bind|delete) +`)
 
 func checkText(t *testing.T, out string, steps int) {
 	t.Helper()

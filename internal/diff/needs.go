@@ -34,18 +34,24 @@ func BindingTriggers(desired *manifest.Repo, live *tenant.State, opts Options) [
 // owner's actions and integrations are not candidates. Call it once the repo
 // is validated against the catalogue (which fills in trigger versions), so
 // that only actions whose draft really differs cost a read.
+//
+// Read the module versions ModuleVersionCandidates names first: an
+// action's modules are part of what it compares. An action that uses a
+// module this plan publishes anew is no candidate: no version of it pins
+// that version yet.
 func RollbackCandidates(desired *manifest.Repo, live *tenant.State, opts Options) []string {
 	var out []string
 	byName := live.ByName()
+	ms, _ := planModules(desired, live, opts)
 	for _, a := range desired.Actions {
 		l := byName[a.Name]
-		if l == nil || l.Deployed == nil {
+		if l == nil || l.Deployed == nil || ms.publishes(a) {
 			continue
 		}
 		if who, _ := ownerOf(l, opts.owner()); who == foreign || who == integration {
 			continue
 		}
-		if !desiredContent(a, opts.owner(), opts.SecretKey).equal(draftContent(l)) {
+		if !desiredContent(a, opts.owner(), opts.SecretKey, ms.desired(a)).equal(draftContent(l, ms)) {
 			out = append(out, a.Name)
 		}
 	}
@@ -53,9 +59,15 @@ func RollbackCandidates(desired *manifest.Repo, live *tenant.State, opts Options
 }
 
 // DraftMatches reports whether the live draft l is what the commit makes of
-// a: the same code, dependencies, runtime, trigger, owner and secrets. The
-// engine asks it of the drafts it waits on, to tell its own write from
-// another writer's.
-func DraftMatches(a *manifest.Action, l *tenant.Action, opts Options) bool {
-	return desiredContent(a, opts.owner(), opts.SecretKey).equal(draftContent(l))
+// a, pinning pins (the module versions, by module name): the same code,
+// dependencies, runtime, trigger, owner, secrets and modules. The engine
+// asks it of the drafts it waits on, to tell its own write from another
+// writer's.
+func DraftMatches(a *manifest.Action, l *tenant.Action, opts Options, pins []Pin) bool {
+	return desiredContent(a, opts.owner(), opts.SecretKey, pins).equal(draftContent(l, nil))
 }
+
+// DraftPins are the module versions the live draft l pins, as DraftMatches
+// takes them: a draft the plan deploys as it is keeps them, though a pin
+// may be of an earlier version equal to the one the plan's new writes pin.
+func DraftPins(l *tenant.Action) []Pin { return moduleSet(nil).canonical(l.Modules) }

@@ -31,6 +31,12 @@ func ownerOf(l *tenant.Action, owner string) (ownership, string) {
 		return integration, ""
 	}
 	st, ok := stamp.Of(l)
+	return whose(st, ok, owner)
+}
+
+// whose says who wrote what carries stamp st (none when !ok), as a repo of
+// owner sees it.
+func whose(st stamp.Stamp, ok bool, owner string) (ownership, string) {
 	switch {
 	case !ok:
 		return unstamped, ""
@@ -48,14 +54,20 @@ var ErrForeign = errors.New("written by another owner")
 // repos that both hold it would overwrite each other on every sync, so it
 // is refused unless Options.AdoptForeign says to take it over.
 type ForeignError struct {
-	Action string
+	Action string // the action's name, or the module's
 	Owner  string // who wrote it
 	Want   string // this repo's owner
+	// Module marks an Action Module of the repo, not an action.
+	Module bool
 }
 
 func (e *ForeignError) Error() string {
-	return fmt.Sprintf("action %s was written by owner %s, and this repo is owner %s: two repos would overwrite each other; drop it from one of them, or pass --adopt-foreign to take it over",
-		e.Action, e.Owner, e.Want)
+	what := "action"
+	if e.Module {
+		what = "module"
+	}
+	return fmt.Sprintf("%s %s was written by owner %s, and this repo is owner %s: two repos would overwrite each other; drop it from one of them, or pass --adopt-foreign to take it over",
+		what, e.Action, e.Owner, e.Want)
 }
 
 // Unwrap makes errors.Is(err, ErrForeign) hold.
@@ -65,20 +77,20 @@ func (e *ForeignError) Unwrap() error { return ErrForeign }
 // one update, with every field that differs from the draft (the stamp at
 // least, and the secrets, set from their sources so that the fingerprints
 // say what the tenant holds), then a deploy.
-func adopt(s Step, a *manifest.Action, l *tenant.Action, want content, from string) Step {
-	draft := draftContent(l)
+func adopt(s Step, a *manifest.Action, l *tenant.Action, want content, from string, ms moduleSet) Step {
+	draft := draftContent(l, ms)
 	s.Kind, s.Fields = Adopt, want.differences(draft)
 	if slices.Contains(s.Fields, tenant.FieldSecrets) {
-		s.Secrets = changedSecrets(want, a, l)
+		s.Secrets = changedSecrets(want, a.Secrets, l.Code, l.Secrets)
 	}
 	s.CodeDiff = Unified("tenant/"+a.Name, a.CodePath, draft.Body, want.Body)
-	s.Reason = adoptReason(want, l, from)
+	s.Reason = adoptReason(want, l, from, ms)
 	return s
 }
 
 // adoptReason says who wrote the action and what adopting it changes of
 // what runs: nothing, when the commit holds the deployed version.
-func adoptReason(want content, l *tenant.Action, from string) string {
+func adoptReason(want content, l *tenant.Action, from string, ms moduleSet) string {
 	who := "made outside actionsync (no stamp)"
 	if from != "" {
 		who = "written by owner " + from
@@ -87,11 +99,11 @@ func adoptReason(want content, l *tenant.Action, from string) string {
 	if l.Deployed == nil {
 		return strings.Join(append(parts, "it was never deployed"), "; ")
 	}
-	deployed := versionContent(l.Deployed, l.Trigger).build()
+	deployed := versionContent(l.Deployed, l.Trigger, ms).build()
 	if f := want.build().differences(deployed); len(f) > 0 {
 		parts = append(parts, "the commit also changes its "+tenant.JoinFields(f))
 	}
-	if !draftContent(l).build().equal(deployed) {
+	if !draftContent(l, ms).build().equal(deployed) {
 		parts = append(parts, "its pending draft is replaced")
 	}
 	return strings.Join(parts, "; ")

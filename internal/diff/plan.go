@@ -1,6 +1,12 @@
 // Package diff computes a Plan from the desired state (a manifest.Repo) and
 // the live state of a tenant (a tenant.State), as a pure, deterministic
 // function, and renders plans as text, Markdown and JSON.
+//
+// Action Modules come first: a module whose published versions hold
+// nothing the commit holds is updated and published, and the actions that
+// use it pin the new version; one whose earlier version holds it (a
+// revert) has its draft rolled back to that version, and the actions pin
+// it again, with no publish; an unchanged one costs nothing.
 package diff
 
 import (
@@ -29,7 +35,18 @@ const (
 	Deploy   Kind = "deploy"   // the draft matches the commit but is not deployed
 	Bind     Kind = "bind"     // one PATCH of a trigger's whole binding list
 	Delete   Kind = "delete"   // --prune: unbound first, then DELETE
+
+	// The kinds of Action Module steps, which come before the actions':
+	// the version an action pins is made first.
+	ModuleCreate   Kind = "module-create"   // POST the module, published at once: version 1
+	ModuleAdopt    Kind = "module-adopt"    // a module made elsewhere: PATCH it to carry the stamp, then publish
+	ModuleUpdate   Kind = "module-update"   // PATCH the changed fields of the draft, then publish a version
+	ModuleRollback Kind = "module-rollback" // the commit equals a published version: the draft returns to it, no publish
+	ModuleDelete   Kind = "module-delete"   // --prune, once no action uses it: DELETE, last of all
 )
+
+// IsModule reports whether k is the kind of an Action Module step.
+func (k Kind) IsModule() bool { return strings.HasPrefix(string(k), "module-") }
 
 // Plan is what it takes to make the tenant match the commit.
 type Plan struct {
@@ -38,6 +55,18 @@ type Plan struct {
 	Revision  string      `json:"revision,omitempty"`
 	Steps     []Step      `json:"steps"`
 	Unmanaged []Unmanaged `json:"unmanaged"`
+
+	modules moduleSet
+}
+
+// ModuleVersion is the number of the version of the repo's module name
+// that the plan's actions pin; 0 when a step of the plan publishes it (or
+// the repo has no such module).
+func (p *Plan) ModuleVersion(name string) int {
+	if mp := p.modules[name]; mp != nil {
+		return mp.target
+	}
+	return 0
 }
 
 // Step is one change, with why it is needed.
@@ -45,6 +74,9 @@ type Step struct {
 	Kind     Kind   `json:"kind"`
 	Action   string `json:"action,omitempty"`
 	ActionID string `json:"action_id,omitempty"` // "" for create
+	// Module and ModuleID name the Action Module of a module step.
+	Module   string `json:"module,omitempty"`
+	ModuleID string `json:"module_id,omitempty"` // "" for module-create
 	Trigger  string `json:"trigger,omitempty"`
 	Reason   string `json:"reason"`
 	// Fields names what differs.
@@ -57,9 +89,17 @@ type Step struct {
 	// Bindings is a bind step's new order; Previous the live one.
 	Bindings []Binding `json:"bindings,omitempty"`
 	Previous []Binding `json:"previous,omitempty"`
+	// Modules are the module versions an action step makes the action pin,
+	// when they change; PreviousModules the draft's pins.
+	Modules         []Pin `json:"modules,omitempty"`
+	PreviousModules []Pin `json:"previous_modules,omitempty"`
+	// Moves names the actions a module step moves to the version it makes.
+	Moves []string `json:"actions,omitempty"`
+
+	moved []string // the modules whose pin an action step changes
 }
 
-// VersionRef names a version of an action.
+// VersionRef names a version of an action or a module.
 type VersionRef struct {
 	ID     string `json:"id"`
 	Number int    `json:"number"`
@@ -71,9 +111,11 @@ type Binding struct {
 	DisplayName string `json:"display_name"`
 }
 
-// Unmanaged is a tenant action the repo does not hold, left alone, and why.
+// Unmanaged is a tenant action or module the repo does not hold, left
+// alone, and why.
 type Unmanaged struct {
-	Action string `json:"action"`
+	Action string `json:"action,omitempty"`
+	Module string `json:"module,omitempty"`
 	Reason string `json:"reason"`
 }
 
@@ -124,20 +166,23 @@ var ErrTooManyBindings = errors.New("too many bindings")
 // (ErrTooManyActions).
 func Compute(desired *manifest.Repo, live *tenant.State, opts Options) (*Plan, error) {
 	p := &Plan{FormatVersion: FormatVersion, Steps: []Step{}, Unmanaged: []Unmanaged{}}
+	ms, errs := planModules(desired, live, opts)
 	byName := live.ByName()
-	var errs []error
+	var actions []Step
 	for _, a := range desired.Actions {
-		s, ok, err := planAction(a, byName[a.Name], opts)
+		s, ok, err := planAction(a, byName[a.Name], opts, ms)
 		switch {
 		case err != nil:
 			errs = append(errs, err)
 		case ok:
-			p.Steps = append(p.Steps, s)
+			actions = append(actions, s)
 		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	p.modules = ms
+	p.Steps = append(append(p.Steps, ms.moduleSteps(desired, actions)...), actions...)
 	for _, t := range desired.Triggers {
 		s, ok := PlanTrigger(t, desired, live, opts.owner())
 		switch {
@@ -155,6 +200,7 @@ func Compute(desired *manifest.Repo, live *tenant.State, opts Options) (*Plan, e
 	if deletes > 0 && deletes == countOwned(live, opts.owner()) && !opts.AllowEmpty {
 		return nil, ErrDeletesAll
 	}
+	planModulePrune(desired, live, opts, p)
 	if err := checkActionLimit(p, live, opts.maxActions()); err != nil {
 		return nil, err
 	}
@@ -191,11 +237,15 @@ func (o Options) owner() string {
 	return o.Owner
 }
 
-func planAction(a *manifest.Action, l *tenant.Action, o Options) (Step, bool, error) {
-	want := desiredContent(a, o.owner(), o.SecretKey)
+func planAction(a *manifest.Action, l *tenant.Action, o Options, ms moduleSet) (Step, bool, error) {
+	want := desiredContent(a, o.owner(), o.SecretKey, ms.desired(a))
 	if l == nil {
-		return Step{Kind: Create, Action: a.Name, Trigger: a.Trigger.ID, Reason: "not in the tenant",
-			CodeDiff: Unified("/dev/null", a.CodePath, "", want.Body), Secrets: secretNames(a)}, true, nil
+		s := Step{Kind: Create, Action: a.Name, Trigger: a.Trigger.ID, Reason: "not in the tenant",
+			CodeDiff: Unified("/dev/null", a.CodePath, "", want.Body), Secrets: secretNames(a)}
+		if len(want.Pins) > 0 {
+			s.Modules, s.moved = want.Pins, moved(want.Pins, nil)
+		}
+		return s, true, nil
 	}
 	s := Step{Action: a.Name, ActionID: l.ID, Trigger: a.Trigger.ID}
 	switch who, from := ownerOf(l, o.owner()); {
@@ -204,21 +254,32 @@ func planAction(a *manifest.Action, l *tenant.Action, o Options) (Step, bool, er
 	case who == foreign && !o.AdoptForeign:
 		return Step{}, false, &ForeignError{Action: a.Name, Owner: from, Want: o.owner()}
 	case who != ours:
-		return adopt(s, a, l, want, from), true, nil
+		return withPins(adopt(s, a, l, want, from, ms), want, l, ms), true, nil
 	}
-	s, ok := planOwned(s, a, l, want)
-	return s, ok, nil
+	s, ok := planOwned(s, a, l, want, ms)
+	return withPins(s, want, l, ms), ok, nil
+}
+
+// withPins adds to a step that changes an action's modules the pins it
+// makes, the draft's, and the modules it moves.
+func withPins(s Step, want content, l *tenant.Action, ms moduleSet) Step {
+	if !slices.Contains(s.Fields, tenant.FieldModules) {
+		return s
+	}
+	s.Modules, s.PreviousModules = want.Pins, moduleSet(nil).canonical(l.Modules)
+	s.moved = moved(want.Pins, ms.canonical(l.Modules))
+	return s
 }
 
 // planOwned plans an action this owner wrote.
-func planOwned(s Step, a *manifest.Action, l *tenant.Action, want content) (Step, bool) {
-	if fields := want.differences(draftContent(l)); len(fields) > 0 {
+func planOwned(s Step, a *manifest.Action, l *tenant.Action, want content, ms moduleSet) (Step, bool) {
+	if fields := want.differences(draftContent(l, ms)); len(fields) > 0 {
 		s.Fields = fields
 		if slices.Contains(fields, tenant.FieldSecrets) {
-			s.Secrets = changedSecrets(want, a, l)
+			s.Secrets = changedSecrets(want, a.Secrets, l.Code, l.Secrets)
 		}
 		s.CodeDiff = Unified("tenant/"+a.Name, a.CodePath, stamp.Body(l.Code), want.Body)
-		if v := rollbackTarget(want, l); v != nil {
+		if v := rollbackTarget(want, l, ms); v != nil {
 			s.Kind, s.Version = Rollback, &VersionRef{ID: v.ID, Number: v.Number}
 			s.Reason = fmt.Sprintf("the commit equals version %d", v.Number)
 			return s, true
@@ -232,7 +293,7 @@ func planOwned(s Step, a *manifest.Action, l *tenant.Action, want content) (Step
 		s.Kind, s.Fields, s.Reason = Update, []tenant.Field{tenant.FieldCode}, "the draft's last build failed: rebuild it"
 		return s, true
 	}
-	if l.Deployed == nil || !versionContent(l.Deployed, l.Trigger).equal(want) {
+	if l.Deployed == nil || !versionContent(l.Deployed, l.Trigger, ms).equal(want) {
 		s.Kind, s.Reason = Deploy, "the draft matches the commit but is not deployed"
 		return s, true
 	}
@@ -249,10 +310,10 @@ func secretNames(a *manifest.Action) []string {
 
 // rollbackTarget is the newest version of l that equals want, if versions
 // were loaded.
-func rollbackTarget(want content, l *tenant.Action) *tenant.Version {
+func rollbackTarget(want content, l *tenant.Action, ms moduleSet) *tenant.Version {
 	var best *tenant.Version
 	for i, v := range l.Versions {
-		if versionContent(&v, l.Trigger).equal(want) && (best == nil || v.Number > best.Number) {
+		if versionContent(&v, l.Trigger, ms).equal(want) && (best == nil || v.Number > best.Number) {
 			best = &l.Versions[i]
 		}
 	}

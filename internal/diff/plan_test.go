@@ -87,8 +87,11 @@ func summarize(p *diff.Plan) []stepSummary {
 	var out []stepSummary
 	for _, s := range p.Steps {
 		subject := s.Action
-		if s.Kind == diff.Bind {
+		switch {
+		case s.Kind == diff.Bind:
 			subject = s.Trigger
+		case s.Kind.IsModule():
+			subject = "module " + s.Module
 		}
 		var fields []string
 		for _, f := range s.Fields {
@@ -104,23 +107,68 @@ func summarize(p *diff.Plan) []stepSummary {
 		if s.Kind == diff.Bind {
 			detail = s.Reason
 		}
+		for _, pin := range s.Modules {
+			detail += " pins " + pin.String()
+		}
+		if len(s.Moves) > 0 {
+			detail += " moves " + strings.Join(s.Moves, ",")
+		}
 		out = append(out, stepSummary{s.Kind, subject, detail})
 	}
 	return out
 }
 
+// computeCase is a plan to compute, and the steps and unmanaged entries
+// (each "name: reason", a module's "module name: reason") it must have.
+type computeCase struct {
+	name      string
+	desired   *manifest.Repo
+	live      *tenant.State
+	opts      diff.Options
+	want      []stepSummary
+	unmanaged []string
+	err       error
+}
+
+// check computes tc's plan, twice: the same inputs must give the same plan.
+func (tc computeCase) check(t *testing.T) {
+	t.Helper()
+	if tc.opts.SecretKey == nil {
+		tc.opts.SecretKey = key
+	}
+	p, err := diff.Compute(tc.desired, tc.live, tc.opts)
+	if !errors.Is(err, tc.err) {
+		t.Fatalf("error = %v, want %v", err, tc.err)
+	}
+	if err != nil {
+		return
+	}
+	if got := summarize(p); !slices.Equal(got, tc.want) {
+		t.Errorf("steps:\n got %v\nwant %v", got, tc.want)
+	}
+	var un []string
+	for _, u := range p.Unmanaged {
+		if u.Module != "" {
+			u.Action = "module " + u.Module
+		}
+		un = append(un, u.Action+": "+u.Reason)
+	}
+	if !slices.Equal(un, tc.unmanaged) {
+		t.Errorf("unmanaged:\n got %q\nwant %q", un, tc.unmanaged)
+	}
+	again, _ := diff.Compute(tc.desired, tc.live, tc.opts)
+	var x, y bytes.Buffer
+	p.JSON(&x)
+	again.JSON(&y)
+	if x.String() != y.String() {
+		t.Error("the same inputs gave two plans")
+	}
+}
+
 func TestCompute(t *testing.T) {
 	a := desiredAction("a", codeV1)
 	b := desiredAction("b", codeV1, apiKeySrc)
-	for _, tc := range []struct {
-		name      string
-		desired   *manifest.Repo
-		live      *tenant.State
-		opts      diff.Options
-		want      []stepSummary
-		unmanaged []string
-		err       error
-	}{
+	for _, tc := range []computeCase{
 		{
 			name:    "create into an empty tenant",
 			desired: repo([]*manifest.Action{a, b}, bindings("post-login", "b", "a")),
@@ -261,35 +309,7 @@ func TestCompute(t *testing.T) {
 			want:    []stepSummary{{diff.Delete, "a", ""}},
 		},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if tc.opts.SecretKey == nil {
-				tc.opts.SecretKey = key
-			}
-			p, err := diff.Compute(tc.desired, tc.live, tc.opts)
-			if !errors.Is(err, tc.err) {
-				t.Fatalf("error = %v, want %v", err, tc.err)
-			}
-			if err != nil {
-				return
-			}
-			if got := summarize(p); !slices.Equal(got, tc.want) {
-				t.Errorf("steps:\n got %v\nwant %v", got, tc.want)
-			}
-			var un []string
-			for _, u := range p.Unmanaged {
-				un = append(un, u.Action+": "+u.Reason)
-			}
-			if !slices.Equal(un, tc.unmanaged) {
-				t.Errorf("unmanaged:\n got %q\nwant %q", un, tc.unmanaged)
-			}
-			again, _ := diff.Compute(tc.desired, tc.live, tc.opts)
-			var x, y bytes.Buffer
-			p.JSON(&x)
-			again.JSON(&y)
-			if x.String() != y.String() {
-				t.Error("the same inputs gave two plans")
-			}
-		})
+		t.Run(tc.name, tc.check)
 	}
 }
 
@@ -302,7 +322,8 @@ func TestRollbackCandidates(t *testing.T) {
 	}
 }
 
-// richPlan has every kind of step, for the golden renderings.
+// richPlan has every kind of step but the module adopts and rollbacks, for
+// the golden renderings.
 func richPlan(t *testing.T) *diff.Plan {
 	t.Helper()
 	old := synced(desiredAction("rolled", codeV2), "3")
@@ -311,13 +332,17 @@ func richPlan(t *testing.T) *diff.Plan {
 	undeployed.Deployed = nil
 	handmade := synced(desiredAction("handmade", codeV1), "6")
 	handmade.Code, handmade.Deployed.Code = codeV1, codeV1
-	desired := repo([]*manifest.Action{
-		desiredAction("new-one", codeV1, apiKeySrc), desiredAction("edited", codeV2, apiKeySrc2),
+	claims := desiredModule("claims", modV2, modKey)
+	desired := withModules(repo([]*manifest.Action{
+		using(desiredAction("new-one", codeV1, apiKeySrc), "claims"), using(desiredAction("edited", codeV2, apiKeySrc2), "claims"),
 		desiredAction("rolled", codeV1), desiredAction("undeployed", codeV1), desiredAction("handmade", codeV1),
-	}, bindings("post-login", "undeployed", "edited", "new-one"))
+	}, bindings("post-login", "undeployed", "edited", "new-one")), claims)
+	oldClaims := desiredModule("claims", modV1, modKey)
 	live := &tenant.State{
-		Actions:  []*tenant.Action{synced(desiredAction("edited", codeV1, apiKeySrc), "2"), old, undeployed, synced(desiredAction("gone", codeV1), "5"), handmade},
+		Actions: []*tenant.Action{pinned(desiredAction("edited", codeV1, apiKeySrc), "2", pin("claims", 1)), old, undeployed,
+			synced(desiredAction("gone", codeV1), "5"), handmade},
 		Bindings: map[string][]tenant.Binding{"post-login": liveBindings("edited", "gone")},
+		Modules:  []*tenant.Module{withVersions(published(oldClaims, 1), moduleVersion(oldClaims, 1)), published(desiredModule("unused", modV1), 4)},
 	}
 	p, err := diff.Compute(desired, live, diff.Options{Prune: true, SecretKey: key})
 	if err != nil {

@@ -14,33 +14,89 @@ import (
 // MarkdownLimit is GitHub's limit on a comment's length.
 const MarkdownLimit = 65535
 
-var symbols = map[Kind]string{Create: "+", Adopt: "*", Update: "~", Rollback: "<", Deploy: "^", Bind: "=", Delete: "-"}
+var symbols = map[Kind]string{Create: "+", Adopt: "*", Update: "~", Rollback: "<", Deploy: "^", Bind: "=", Delete: "-",
+	ModuleCreate: "+", ModuleAdopt: "*", ModuleUpdate: "~", ModuleRollback: "<", ModuleDelete: "-"}
 
-// Summary counts the steps of each kind, in a sentence.
+// Summary counts the steps of each kind, in a sentence; the modules' only
+// when the plan has module steps.
 func (p *Plan) Summary() string {
 	if p.Empty() {
 		return "No changes: the tenant matches the commit."
 	}
 	n := map[Kind]int{}
+	modules := false
 	for _, s := range p.Steps {
 		n[s.Kind]++
+		modules = modules || s.Kind.IsModule()
 	}
-	return fmt.Sprintf("Plan: %d to create, %d to adopt, %d to update, %d to roll back, %d to deploy, %d binding changes, %d to delete.",
+	out := fmt.Sprintf("Plan: %d to create, %d to adopt, %d to update, %d to roll back, %d to deploy, %d binding changes, %d to delete",
 		n[Create], n[Adopt], n[Update], n[Rollback], n[Deploy], n[Bind], n[Delete])
+	if modules {
+		out += fmt.Sprintf("; modules: %d to create, %d to adopt, %d to update and publish, %d to roll back, %d to delete",
+			n[ModuleCreate], n[ModuleAdopt], n[ModuleUpdate], n[ModuleRollback], n[ModuleDelete])
+	}
+	return out + "."
 }
 
-// subject names the step's action and trigger, or its trigger, each name
-// shown by name.
+// subject names the step's action and trigger, its module, or its trigger,
+// each name shown by name.
 func (s Step) subject(name func(string) string) string {
-	if s.Kind == Bind {
+	switch {
+	case s.Kind == Bind:
 		return "trigger " + name(s.Trigger)
+	case s.Kind.IsModule():
+		return "module " + name(s.Module)
 	}
 	return name(s.Action) + " (" + name(s.Trigger) + ")"
 }
 
+// subject names the action, or the module, left alone.
+func (u Unmanaged) subject(name func(string) string) string {
+	if u.Module != "" {
+		return "module " + name(u.Module)
+	}
+	return name(u.Action)
+}
+
+// moduleLines show the pins an action step makes, and the actions a
+// module step moves, each name shown by name.
+func (s Step) moduleLines(name func(string) string) []string {
+	var out []string
+	if len(s.Modules) > 0 || len(s.PreviousModules) > 0 {
+		out = append(out, "modules: "+pinList(s.Modules, name)+" (was "+pinList(s.PreviousModules, name)+")")
+	}
+	if len(s.Moves) > 0 {
+		moves := make([]string, len(s.Moves))
+		for i, m := range s.Moves {
+			moves[i] = name(m)
+		}
+		out = append(out, "moves actions: "+strings.Join(moves, ", "))
+	}
+	return out
+}
+
+func pinList(ps []Pin, name func(string) string) string {
+	if len(ps) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		// "module v2", not Pin's module@2: an "@" reads as a mention in a
+		// pull request's comment.
+		parts[i] = name(p.Module) + " (the new version)"
+		if p.Version > 0 {
+			parts[i] = fmt.Sprintf("%s v%d", name(p.Module), p.Version)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
 func (s Step) why() string {
-	if s.Kind == Rollback {
+	switch s.Kind {
+	case Rollback:
 		return s.Reason + ": roll back to it, no build"
+	case ModuleRollback:
+		return s.Reason + ": the draft returns to it, and the actions pin it; no publish"
 	}
 	return s.Reason
 }
@@ -49,7 +105,7 @@ func (s Step) why() string {
 func (s Step) secretLines() []string {
 	out := make([]string, len(s.Secrets))
 	for i, name := range s.Secrets {
-		if s.Kind == Create || s.Kind == Adopt {
+		if s.Kind == Create || s.Kind == Adopt || s.Kind == ModuleCreate || s.Kind == ModuleAdopt {
 			out[i] = TextName(name) + ": (set)"
 		} else {
 			out[i] = TextName(name) + ": (changed)"
@@ -90,12 +146,15 @@ func (p *Plan) Text(w io.Writer) error {
 		for _, l := range s.secretLines() {
 			b.WriteString("    secret " + l + "\n")
 		}
+		for _, l := range s.moduleLines(TextName) {
+			b.WriteString("    " + l + "\n")
+		}
 		if s.Kind == Bind {
 			for _, l := range s.orderLines(TextName) {
 				b.WriteString("    " + l + "\n")
 			}
 		}
-		if s.CodeDiff != "" && s.Kind != Create {
+		if s.CodeDiff != "" && s.Kind != Create && s.Kind != ModuleCreate {
 			for _, l := range codeLines(s.CodeDiff) {
 				b.WriteString("    " + l + "\n")
 			}
@@ -104,7 +163,7 @@ func (p *Plan) Text(w io.Writer) error {
 	if len(p.Unmanaged) > 0 {
 		b.WriteString("\nLeft alone:\n")
 		for _, u := range p.Unmanaged {
-			fmt.Fprintf(&b, "  %s: %s\n", TextName(u.Action), manifest.Escape(u.Reason))
+			fmt.Fprintf(&b, "  %s: %s\n", u.subject(TextName), manifest.Escape(u.Reason))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -210,7 +269,7 @@ func (p *Plan) markdownParts() (string, []string) {
 			if i > 0 {
 				h.WriteString("; ")
 			}
-			fmt.Fprintf(&h, "%s (%s)", mdCode(TextName(u.Action)), mdText(u.Reason))
+			fmt.Fprintf(&h, "%s (%s)", mdCode(u.subject(TextName)), mdText(u.Reason))
 		}
 		h.WriteString("\n")
 	}
@@ -227,6 +286,9 @@ func (s Step) markdownSection() string {
 	var body strings.Builder
 	for _, l := range s.secretLines() {
 		body.WriteString("- secret " + mdCode(l) + "\n")
+	}
+	for _, l := range s.moduleLines(func(n string) string { return mdText(TextName(n)) }) {
+		body.WriteString("- " + l + "\n")
 	}
 	if s.Kind == Bind {
 		for _, l := range s.orderLines(func(n string) string { return mdText(TextName(n)) }) {

@@ -1,9 +1,10 @@
 // Package export writes a tenant's actions in the repo format, so that a
 // team adopting actionsync starts from what its tenant runs: one directory
 // per action with its deployed code (without actionsync's stamp line),
-// runtime, trigger, dependencies and secrets (as from_env placeholders:
-// values are never readable), and triggers.yaml with every trigger's
-// bindings in order, Marketplace integrations by name.
+// runtime, trigger, dependencies, secrets (as from_env placeholders:
+// values are never readable) and the modules it pins; one directory per
+// Action Module with its latest published version; and triggers.yaml with
+// every trigger's bindings in order, Marketplace integrations by name.
 package export
 
 import (
@@ -53,11 +54,18 @@ func CheckDir(dir string, force bool) error {
 	return nil
 }
 
-// Read reads what an export needs of the tenant: every action, and the
-// bindings of every trigger of the catalogue.
+// Read reads what an export needs of the tenant: every action, every
+// module with its versions, and the bindings of every trigger of the
+// catalogue.
 func Read(ctx context.Context, api live.API) (*tenant.State, error) {
 	r := live.NewReader(api)
 	st, err := r.Read(ctx)
+	if err == nil {
+		err = r.ReadModules(ctx, st)
+	}
+	if err == nil {
+		err = r.ReadModuleVersions(ctx, st, moduleNames(st.Modules))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read the tenant: %w", err)
 	}
@@ -94,10 +102,13 @@ func Write(dir string, st *tenant.State, opts Options) (*Report, error) {
 		return nil, fmt.Errorf("export to %s: %w", dir, err)
 	}
 	defer root.Close()
-	rep := &Report{Dir: dir, Actions: []Action{}, Triggers: []string{}, Env: []string{}}
+	rep := &Report{Dir: dir, Actions: []Action{}, Modules: []Module{}, Triggers: []string{}, Env: []string{}}
+	if err := writeModules(root, st, rep); err != nil {
+		return nil, err
+	}
 	dirs := dirNames(st.Actions)
 	for _, a := range sortedByName(st.Actions) {
-		ra, err := writeAction(root, a, dirs[a.Name])
+		ra, err := writeAction(root, st, a, dirs[a.Name])
 		if err != nil {
 			return nil, fmt.Errorf("export action %s: %w", a.Name, err)
 		}
@@ -143,7 +154,7 @@ func check(fsys fs.FS, env string) []string {
 
 // writeAction writes one action's directory, or nothing for a Marketplace
 // integration, which the API cannot create: triggers.yaml binds it by name.
-func writeAction(root *os.Root, a *tenant.Action, dir string) (Action, error) {
+func writeAction(root *os.Root, st *tenant.State, a *tenant.Action, dir string) (Action, error) {
 	ra := Action{Action: a.Name}
 	if a.Integration {
 		ra.From = FromIntegration
@@ -151,8 +162,8 @@ func writeAction(root *os.Root, a *tenant.Action, dir string) (Action, error) {
 		return ra, nil
 	}
 	ra.Dir = "actions/" + dir
-	code, deps := exported(a, &ra)
-	file := actionFile{Runtime: a.Runtime, Trigger: triggerRef(a.Trigger), Code: codeFile}
+	code, deps, pins := exported(a, &ra)
+	file := actionFile{Runtime: a.Runtime, Trigger: triggerRef(a.Trigger), Code: codeFile, Modules: pinnedModules(st, pins, &ra)}
 	if a.Name != dir {
 		file.Name = a.Name
 	}
@@ -175,18 +186,18 @@ func writeAction(root *os.Root, a *tenant.Action, dir string) (Action, error) {
 
 // exported chooses what to export of a: the deployed version, or the draft
 // when none was deployed, and notes a draft that is ahead.
-func exported(a *tenant.Action, ra *Action) (code string, deps []tenant.Dependency) {
+func exported(a *tenant.Action, ra *Action) (code string, deps []tenant.Dependency, pins []tenant.ModuleRef) {
 	if a.Deployed == nil {
 		ra.From = FromDraft
 		ra.Notes = append(ra.Notes, "never deployed: exported its draft")
-		return stamp.Body(a.Code), a.Dependencies
+		return stamp.Body(a.Code), a.Dependencies, a.Modules
 	}
 	ra.From, ra.Version = FromDeployed, a.Deployed.Number
 	if fields := diff.DraftFields(a); len(fields) > 0 {
 		ra.Notes = append(ra.Notes, fmt.Sprintf("its draft is ahead of version %d (%s): exported version %d, which is what runs; a sync replaces the draft",
 			a.Deployed.Number, tenant.JoinFields(fields), a.Deployed.Number))
 	}
-	return stamp.Body(a.Deployed.Code), a.Deployed.Dependencies
+	return stamp.Body(a.Deployed.Code), a.Deployed.Dependencies, a.Deployed.Modules
 }
 
 // writeTriggers writes triggers.yaml: each trigger that has bindings, in

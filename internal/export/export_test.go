@@ -2,7 +2,9 @@ package export_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -263,5 +265,79 @@ func TestProblemsReported(t *testing.T) {
 	rep := exportTo(t, srv, t.TempDir(), export.Options{})
 	if len(rep.Problems) != 1 || !strings.HasPrefix(rep.Problems[0], "actions/ranged/action.yaml:7:") || !strings.Contains(rep.Problems[0], `"^4.17.0"`) {
 		t.Errorf("problems = %q", rep.Problems)
+	}
+}
+
+// moduleTenant is a tenant made by hand with a module, published twice,
+// that two actions use: one at version 2, one still at version 1.
+func moduleTenant(t *testing.T) *tenanttest.Server {
+	t.Helper()
+	srv := tenanttest.Start(t, localtenant.Options{BuildDelay: 10 * time.Millisecond, Node: "-"})
+	// go-auth0's plain request sends its payload and decodes the answer
+	// into it.
+	request := func(method, path, body string) map[string]any {
+		t.Helper()
+		payload := map[string]any{}
+		if body != "" {
+			json.Unmarshal([]byte(body), &payload)
+		}
+		if err := srv.API.Request(t.Context(), method, srv.API.URI(append([]string{"actions"}, strings.Split(path, "/")...)...), &payload); err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		return payload
+	}
+	id := request("POST", "modules", `{"name":"claims","code":"exports.v = 1;\n","publish":true,"secrets":[{"name":"TOKEN","value":"s3cret"}],"dependencies":[{"name":"lodash","version":"4.17.21"}]}`)["id"].(string)
+	request("PATCH", "modules/"+id, `{"code":"exports.v = 2;\n"}`)
+	request("POST", "modules/"+id+"/versions", "")
+	for name, version := range map[string]int{"new": 2, "old": 1} {
+		code := "const c = require('actions:claims');\n" + denyV1
+		request("POST", "actions", fmt.Sprintf(`{"name":%q,"supported_triggers":[{"id":"post-login","version":"v3"}],"code":%q,"modules":[{"module_name":"claims","module_version_number":%d}],"deploy":true}`, name, code, version))
+	}
+	return srv
+}
+
+// TestExportModules: a module exports as modules/<dir>/ from its latest
+// published version, secrets as placeholders, and the actions list it;
+// a dry run after plans only adopt steps, and after those the tenant is in
+// sync.
+func TestExportModules(t *testing.T) {
+	srv := moduleTenant(t)
+	dir := filepath.Join(t.TempDir(), "repo")
+	rep := exportTo(t, srv, dir, export.Options{})
+	for file, want := range map[string]string{
+		"modules/claims/module.yaml": "code: index.js\ndependencies:\n  - name: lodash\n    version: 4.17.21\nsecrets:\n  - name: TOKEN\n    from_env: MODULE_CLAIMS_TOKEN\n",
+		"modules/claims/index.js":    "exports.v = 2;\n",
+		"actions/new/action.yaml":    "runtime: node22\ntrigger:\n  id: post-login\n  version: v3\ncode: index.js\nmodules:\n  - claims\n",
+		"actions/old/action.yaml":    "runtime: node22\ntrigger:\n  id: post-login\n  version: v3\ncode: index.js\nmodules:\n  - claims\n",
+	} {
+		if got := readFile(t, filepath.Join(dir, file)); got != want {
+			t.Errorf("%s:\n%s\nwant:\n%s", file, got, want)
+		}
+	}
+	if len(rep.Modules) != 1 || rep.Modules[0].Version != 2 || !slices.Equal(rep.Modules[0].Notes, []string{`action "old" runs version 1: a sync moves it to the version that holds the export`}) {
+		t.Errorf("modules = %+v", rep.Modules)
+	}
+	if !slices.Equal(rep.Env, []string{"MODULE_CLAIMS_TOKEN"}) || len(rep.Problems) != 0 {
+		t.Errorf("env %v, problems %v", rep.Env, rep.Problems)
+	}
+
+	mopts := manifest.Options{Getenv: func(string) string { return "s3cret" }}
+	eng := sync.New(srv.API, source.Dir(dir), sync.Options{SecretKey: []byte("k"), Manifest: mopts, Poll: 5 * time.Millisecond})
+	p, err := eng.Plan(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, s := range p.Changes.Steps {
+		kinds = append(kinds, string(s.Kind)+" "+s.Action+s.Module)
+	}
+	if want := []string{"module-adopt claims", "adopt new", "adopt old"}; !slices.Equal(kinds, want) {
+		t.Errorf("the dry run plans %q, want %q", kinds, want)
+	}
+	if _, err := eng.Apply(t.Context(), p); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := eng.Plan(t.Context()); err != nil || !again.Changes.Empty() {
+		t.Fatalf("after adopting: %v, %+v", err, again.Changes.Steps)
 	}
 }

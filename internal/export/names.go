@@ -1,6 +1,7 @@
 package export
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -40,23 +41,32 @@ func DirName(name string) string {
 }
 
 // dirNames gives each action that is exported a directory name of its
-// own: DirName, with -2, -3, ... where two names come to the same one.
-// Actions are taken by name, so the choice does not depend on the order
-// the tenant lists them in.
+// own (see uniqueDirs); integrations are not exported.
 func dirNames(actions []*tenant.Action) map[string]string {
+	var names []string
+	for _, a := range actions {
+		if !a.Integration {
+			names = append(names, a.Name)
+		}
+	}
+	return uniqueDirs(names)
+}
+
+// uniqueDirs gives each name a directory name of its own: DirName, with
+// -2, -3, ... where two names come to the same one. Names are taken in
+// order, so the choice does not depend on the order the tenant lists them
+// in.
+func uniqueDirs(names []string) map[string]string {
 	out := map[string]string{}
 	taken := map[string]bool{}
-	for _, a := range sortedByName(actions) {
-		if a.Integration {
-			continue
-		}
-		base := DirName(a.Name)
+	for _, name := range slices.Sorted(slices.Values(names)) {
+		base := DirName(name)
 		dir := base
 		for n := 2; taken[dir]; n++ {
 			dir = base + "-" + strconv.Itoa(n)
 		}
 		taken[dir] = true
-		out[a.Name] = dir
+		out[name] = dir
 	}
 	return out
 }

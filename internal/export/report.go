@@ -26,6 +26,8 @@ const (
 type Report struct {
 	Dir     string   `json:"dir"`
 	Actions []Action `json:"actions"`
+	// Modules are the Action Modules exported under modules/.
+	Modules []Module `json:"modules"`
 	// Triggers are the triggers triggers.yaml manages.
 	Triggers []string `json:"triggers"`
 	// Env names the environment variables the secrets' placeholders read,
@@ -57,7 +59,11 @@ func (r *Report) add(a Action) {
 // anything but plain characters.
 func (r *Report) Text(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Exported %d actions to %s.\n", len(r.Actions), quote(r.Dir))
+	fmt.Fprintf(&b, "Exported %d actions", len(r.Actions))
+	if len(r.Modules) > 0 {
+		fmt.Fprintf(&b, " and %d modules", len(r.Modules))
+	}
+	fmt.Fprintf(&b, " to %s.\n", quote(r.Dir))
 	for _, a := range r.Actions {
 		where := a.Dir
 		switch a.From {
@@ -70,6 +76,16 @@ func (r *Report) Text(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, "  %s: %s\n", quote(a.Action), where)
 		for _, n := range a.Notes {
+			b.WriteString("      " + n + "\n")
+		}
+	}
+	for _, m := range r.Modules {
+		where := m.Dir + " (draft)"
+		if m.From == FromPublished {
+			where = fmt.Sprintf("%s (version %d)", m.Dir, m.Version)
+		}
+		fmt.Fprintf(&b, "  module %s: %s\n", quote(m.Module), where)
+		for _, n := range m.Notes {
 			b.WriteString("      " + n + "\n")
 		}
 	}
@@ -111,6 +127,7 @@ type actionFile struct {
 	Code         string       `yaml:"code"`
 	Dependencies []dependency `yaml:"dependencies,omitempty"`
 	Secrets      []secret     `yaml:"secrets,omitempty"`
+	Modules      []string     `yaml:"modules,omitempty"`
 }
 
 type triggerFile struct {

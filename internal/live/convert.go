@@ -1,13 +1,16 @@
 package live
 
 import (
+	"encoding/json"
+
 	"github.com/actionsync/actionsync/internal/tenant"
 	"github.com/auth0/go-auth0/management"
 )
 
 // listedAction is an action as the API answers it, with the fields
 // go-auth0's Action lacks: a failed build's errors, the Marketplace
-// integration it was installed from, and its newest version's number.
+// integration it was installed from, its newest version's number, and the
+// modules its deployed version pins.
 type listedAction struct {
 	management.Action
 	Errors []struct {
@@ -19,6 +22,57 @@ type listedAction struct {
 		ID     string `json:"id"`
 		Number int    `json:"number"`
 	} `json:"current_version"`
+	deployedModules []moduleRef
+}
+
+// moduleRef is a module pin as the API spells it (ActionModuleReference).
+type moduleRef struct {
+	ModuleID      string `json:"module_id"`
+	ModuleName    string `json:"module_name"`
+	VersionID     string `json:"module_version_id"`
+	VersionNumber int    `json:"module_version_number"`
+}
+
+// UnmarshalJSON reads the action, and the module pins of its deployed
+// version, which go-auth0's ActionVersion drops.
+func (a *listedAction) UnmarshalJSON(b []byte) error {
+	type fields listedAction
+	if err := json.Unmarshal(b, (*fields)(a)); err != nil {
+		return err
+	}
+	var deployed struct {
+		Version *struct {
+			Modules []moduleRef `json:"modules"`
+		} `json:"deployed_version"`
+	}
+	if err := json.Unmarshal(b, &deployed); err != nil {
+		return err
+	}
+	if deployed.Version != nil {
+		a.deployedModules = deployed.Version.Modules
+	}
+	return nil
+}
+
+// listedVersion is an action version as the API answers it, with the
+// module pins go-auth0's ActionVersion lacks.
+type listedVersion struct {
+	management.ActionVersion
+	Modules []moduleRef `json:"modules"`
+}
+
+func (v *listedVersion) model(runtime string) tenant.Version {
+	out := *version(&v.ActionVersion, runtime)
+	out.Modules = pins(v.Modules)
+	return out
+}
+
+func pins(refs []moduleRef) []tenant.ModuleRef {
+	var out []tenant.ModuleRef
+	for _, r := range refs {
+		out = append(out, tenant.ModuleRef{ModuleID: r.ModuleID, Module: r.ModuleName, VersionID: r.VersionID, Version: r.VersionNumber})
+	}
+	return out
 }
 
 func (a *listedAction) model() *tenant.Action {
@@ -41,8 +95,16 @@ func (a *listedAction) model() *tenant.Action {
 	for _, e := range a.Errors {
 		out.BuildErrors = append(out.BuildErrors, e.Msg)
 	}
+	if a.Modules != nil {
+		for _, m := range *a.Modules {
+			out.Modules = append(out.Modules, tenant.ModuleRef{
+				ModuleID: m.GetModuleID(), Module: m.GetModuleName(), VersionID: m.GetModuleVersionID(), Version: m.GetModuleVersionNumber(),
+			})
+		}
+	}
 	if v := a.DeployedVersion; v != nil {
 		out.Deployed = version(v, out.Runtime)
+		out.Deployed.Modules = pins(a.deployedModules)
 		if c := a.CurrentVersion; c != nil && c.Number == 1 && c.ID == out.Deployed.ID {
 			// Version 1 is the newest and the deployed one: the only one
 			// there ever was, and the listing holds it whole. Its versions

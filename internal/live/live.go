@@ -1,7 +1,8 @@
 // Package live reads a tenant's Actions through go-auth0 into the model of
 // internal/tenant, in a handful of calls: the trigger catalogue, every
-// action (paged), the bindings of the triggers asked for, and versions only
-// where asked and the listing did not already tell them. A read that fails or is cut short is an error, never a
+// action (paged), the bindings of the triggers asked for, versions only
+// where asked and the listing did not already tell them, and, when asked,
+// the Action Modules (paged) and the versions of those asked for. A read that fails or is cut short is an error, never a
 // smaller state.
 package live
 
@@ -17,13 +18,13 @@ import (
 )
 
 // API is what the reader needs of a tenant: go-auth0's typed reads, and its
-// plain request for the fields its types leave out (a failed build's
-// errors, Marketplace integrations, the runtimes a trigger accepts). Every
-// method is a read, safe to retry; errors are management.Error for answers
-// of 400 and up.
+// plain request for what its types leave out (a failed build's errors,
+// Marketplace integrations, the runtimes a trigger accepts, the module pins
+// of action versions, and Action Modules, which v1.49.0 has no manager
+// for). Every call the reader makes is a read, safe to retry; errors are
+// management.Error for answers of 400 and up.
 type API interface {
 	Bindings(ctx context.Context, triggerID string, opts ...management.RequestOption) (*management.ActionBindingList, error)
-	Versions(ctx context.Context, id string, opts ...management.RequestOption) (*management.ActionVersionList, error)
 	URI(path ...string) string
 	Request(ctx context.Context, method, uri string, payload any, opts ...management.RequestOption) error
 }
@@ -166,8 +167,7 @@ func (r *Reader) actions(ctx context.Context, exact bool) ([]*tenant.Action, err
 			Actions []listedAction `json:"actions"`
 			Total   int            `json:"total"`
 		}
-		uri := r.api.URI("actions", "actions") + fmt.Sprintf("?page=%d&per_page=%d", page, PageSize)
-		if err := r.api.Request(ctx, http.MethodGet, uri, &l); err != nil {
+		if err := r.api.Request(ctx, http.MethodGet, r.pageURI(page, "actions", "actions"), &l); err != nil {
 			return nil, 0, err
 		}
 		out := make([]*tenant.Action, len(l.Actions))
@@ -203,17 +203,22 @@ func (r *Reader) Bindings(ctx context.Context, trigger string) ([]tenant.Binding
 	})
 }
 
-// Versions reads every version of an action, newest first; runtime is the
-// action's, which go-auth0's ActionVersion leaves out.
+// Versions reads every version of an action, newest first, with the
+// module versions each was built with (go-auth0's ActionVersion has no
+// modules, so through the plain request); runtime is the action's, which
+// the API's versions leave out.
 func (r *Reader) Versions(ctx context.Context, id, runtime string) ([]tenant.Version, error) {
 	vs, err := pages(ctx, r, "list versions", true, func(page int) ([]tenant.Version, int, error) {
-		vl, err := r.api.Versions(ctx, id, management.Page(page), management.PerPage(PageSize))
-		if err != nil {
+		var vl struct {
+			Versions []listedVersion `json:"versions"`
+			Total    int             `json:"total"`
+		}
+		if err := r.api.Request(ctx, http.MethodGet, r.pageURI(page, "actions", "actions", id, "versions"), &vl); err != nil {
 			return nil, 0, err
 		}
 		out := make([]tenant.Version, len(vl.Versions))
-		for i, v := range vl.Versions {
-			out[i] = *version(v, runtime)
+		for i := range vl.Versions {
+			out[i] = vl.Versions[i].model(runtime)
 		}
 		return out, vl.Total, nil
 	})
@@ -221,6 +226,11 @@ func (r *Reader) Versions(ctx context.Context, id, runtime string) ([]tenant.Ver
 		vs = []tenant.Version{}
 	}
 	return vs, err
+}
+
+// pageURI is the address of page of the list at path, PageSize a page.
+func (r *Reader) pageURI(page int, path ...string) string {
+	return r.api.URI(path...) + fmt.Sprintf("?page=%d&per_page=%d", page, PageSize)
 }
 
 // pages calls fetch for pages 0, 1, ... until it has the total the tenant

@@ -1,6 +1,7 @@
 package live_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -223,5 +224,71 @@ func TestActionReadsBuildErrors(t *testing.T) {
 	var me management.Error
 	if _, err := reader(srv).Action(t.Context(), "no-such-id"); !errors.As(err, &me) || me.Status() != http.StatusNotFound {
 		t.Errorf("reading a missing action: %v, want a 404 management.Error", err)
+	}
+}
+
+// post sends body to /api/v2/actions/{path} through go-auth0's plain
+// request, and returns the answer.
+func post(t *testing.T, srv *tenanttest.Server, path, body string) map[string]any {
+	t.Helper()
+	payload := map[string]any{}
+	if err := json.Unmarshal([]byte(body), &payload); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.API.Request(t.Context(), http.MethodPost, srv.API.URI(append([]string{"actions"}, strings.Split(path, "/")...)...), &payload); err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	return payload
+}
+
+// TestReadModules reads 101 modules in two pages of 100, a module's
+// versions newest first, and the module pins of an action's draft, its
+// deployed version and its versions.
+func TestReadModules(t *testing.T) {
+	srv := tenanttest.Start(t, localtenant.Options{Node: "-", MaxModules: 150})
+	for i := range 100 {
+		post(t, srv, "modules", fmt.Sprintf(`{"name":"m-%03d","code":"exports.v = %d;","publish":true}`, i, i))
+	}
+	id := post(t, srv, "modules", `{"name":"shared","code":"exports.v = 1;","publish":true,"dependencies":[{"name":"lodash","version":"4.17.21"}],"secrets":[{"name":"K","value":"v"}]}`)["id"].(string)
+	srv.API.Request(t.Context(), http.MethodPatch, srv.API.URI("actions", "modules", id), &map[string]any{"code": "exports.v = 2;"})
+	post(t, srv, "modules/"+id+"/versions", `{}`)
+	a := post(t, srv, "actions", `{"name":"uses","supported_triggers":[{"id":"post-login","version":"v3"}],"code":"x","modules":[{"module_name":"shared","module_version_number":1}],"deploy":true}`)
+	srv.API.Request(t.Context(), http.MethodPatch, srv.API.URI("actions", "actions", a["id"].(string)), &map[string]any{"modules": []any{map[string]any{"module_name": "shared", "module_version_number": 2}}})
+
+	srv.ResetRequests()
+	r := reader(srv)
+	st, err := r.Read(t.Context())
+	if err == nil {
+		err = r.ReadModules(t.Context(), st)
+	}
+	if err == nil {
+		err = r.ReadModuleVersions(t.Context(), st, []string{"shared", "not-there"})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Modules) != 101 || r.Calls() != 5 {
+		t.Errorf("read %d modules in %d calls, want 101 in 5 (triggers, actions, 2 pages of modules, versions)", len(st.Modules), r.Calls())
+	}
+	m := st.Module("shared")
+	if m == nil || m.Latest != 2 || !m.Published || !slices.Equal(m.Secrets, []string{"K"}) || len(m.Dependencies) != 1 {
+		t.Fatalf("shared = %+v", m)
+	}
+	if len(m.Versions) != 2 || m.Versions[0].Number != 2 || m.Versions[1].Code != "exports.v = 1;" || m.Version(1) == nil {
+		t.Errorf("versions = %+v, want 2 then 1", m.Versions)
+	}
+	l := st.Action("uses")
+	pin := func(refs []tenant.ModuleRef) string {
+		if len(refs) != 1 || refs[0].ModuleID != id || refs[0].VersionID == "" {
+			return fmt.Sprint(refs)
+		}
+		return fmt.Sprintf("%s@%d", refs[0].Module, refs[0].Version)
+	}
+	if got := pin(l.Modules) + " " + pin(l.Deployed.Modules); got != "shared@2 shared@1" {
+		t.Errorf("pins of the draft and the deployed version: %s, want shared@2 shared@1", got)
+	}
+	vs, err := r.Versions(t.Context(), l.ID, l.Runtime)
+	if err != nil || len(vs) != 1 || pin(vs[0].Modules) != "shared@1" {
+		t.Errorf("versions: %v %+v", err, vs)
 	}
 }

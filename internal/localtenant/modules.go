@@ -156,7 +156,7 @@ func (t *Tenant) updateModule(w http.ResponseWriter, r *http.Request) {
 
 func (t *Tenant) deleteModule(w http.ResponseWriter, r *http.Request) {
 	t.onModule(w, r, msgModuleMissingDelete, func(m *module, _ time.Time) (int, any, error) {
-		if t.pinned(func(ref moduleRef) bool { return ref.ModuleID == m.ID }) {
+		if t.inUse(m) {
 			return 0, nil, preconditionFailed(msgModuleInUse)
 		}
 		t.st.Modules = slices.DeleteFunc(t.st.Modules, func(x *module) bool { return x == m })
@@ -258,9 +258,31 @@ func (t *Tenant) publish(m *module, now time.Time) (*moduleVersion, error) {
 	return v, nil
 }
 
+// inUse reports whether an action uses m, so that it cannot be deleted:
+// its draft or its deployed version pins m. Versions an action keeps but
+// does not run do not count: auth0-cli documents that "a module that is in
+// use by a deployed action version cannot be deleted"
+// (https://auth0.github.io/auth0-cli/auth0_actions_modules_delete.html),
+// and the API's own count of users, actions_using_module_total, counts
+// deployed versions; the draft counts too, since deploying it would need
+// the module.
+func (t *Tenant) inUse(m *module) bool {
+	is := func(ref moduleRef) bool { return ref.ModuleID == m.ID }
+	for _, a := range t.st.Actions {
+		if slices.ContainsFunc(a.Draft.Modules, is) {
+			return true
+		}
+		if d := a.deployed(); d != nil && slices.ContainsFunc(d.Content.Modules, is) {
+			return true
+		}
+	}
+	return false
+}
+
 // pinned reports whether any action's draft or kept version has a module
-// pin that match accepts: what "in use" means for deleting a module or one
-// of its versions.
+// pin that match accepts: what "in use" means for keeping a module's
+// version past the limit of versions, since a rollback of the action
+// would need it.
 func (t *Tenant) pinned(match func(moduleRef) bool) bool {
 	for _, a := range t.st.Actions {
 		if slices.ContainsFunc(a.Draft.Modules, match) {

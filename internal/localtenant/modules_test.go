@@ -152,8 +152,16 @@ var fidelitySteps = []step{
 		want: apiError(404, "No module exists with the specified ID.", "")},
 	{name: "delete while in use", doc: "delete-action-module", method: "DELETE", path: "modules/{module}", status: 412,
 		want: apiError(412, "The Actions Module cannot be deleted because it is in use by one or more actions.", "")},
+	{name: "the action's draft stops using it", doc: "patch-action", method: "PATCH", path: "actions/{action}",
+		body: `{"modules":[]}`, status: 200, want: `"<any>"`},
+	{name: "delete while the deployed version uses it", doc: "delete-action-module", method: "DELETE", path: "modules/{module}", status: 412,
+		want: apiError(412, "The Actions Module cannot be deleted because it is in use by one or more actions.", "")},
+	{name: "deploy the action without it", doc: "post-deploy-draft-version", method: "POST", path: "actions/{action}/deploy", status: 200, want: `"<any>"`},
+	// An earlier version of the action still pins the module, and does not
+	// keep it: "A module that is in use by a deployed action version cannot
+	// be deleted" (auth0-cli's actions modules delete).
+	{name: "delete once no deployed version uses it", doc: "delete-action-module", method: "DELETE", path: "modules/{module}", status: 204},
 	{name: "delete the action", doc: "delete-action", method: "DELETE", path: "actions/{action}", status: 204},
-	{name: "delete", doc: "delete-action-module", method: "DELETE", path: "modules/{module}", status: 204},
 	{name: "delete unknown", doc: "delete-action-module", method: "DELETE", path: "modules/{module}", status: 404,
 		want: apiError(404, "The Actions Module does not exist.", "")},
 }

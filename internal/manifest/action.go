@@ -40,8 +40,9 @@ func (l *loader) loadAction(dir string) {
 	}
 	a := &Action{Name: path.Base(dir), Dir: dir, Runtime: DefaultRuntime, CodePath: "index.js", pos: map[string]int{}}
 	before := len(l.errs)
-	var deps, secrets *yaml.Node
+	var deps, secrets, modules *yaml.Node
 	l.fields(file, "action.yaml", root, map[string]func(*yaml.Node){
+		"modules":      func(n *yaml.Node) { modules = n },
 		"name":         l.str(file, "name", &a.Name, false),
 		"runtime":      l.str(file, "runtime", &a.Runtime, false),
 		"code":         l.str(file, "code", &a.CodePath, false),
@@ -57,9 +58,12 @@ func (l *loader) loadAction(dir string) {
 		l.dependencies(file, a, deps)
 	}
 	if secrets != nil {
-		l.secrets(file, a, secrets)
+		l.secrets(file, a, secrets, maxSecretName)
 	}
 	l.addEnvSecrets(a)
+	if modules != nil {
+		l.actionModules(file, a, modules)
+	}
 	l.checkAction(file, a)
 	if len(l.errs) == before {
 		l.readCode(file, a)
@@ -118,7 +122,10 @@ func (l *loader) dependencies(file string, a *Action, n *yaml.Node) {
 	tenant.SortDependencies(a.Dependencies)
 }
 
-func (l *loader) secrets(file string, a *Action, n *yaml.Node) {
+// secrets reads a secrets list into a: each secret's value from its source,
+// its name at most nameLimit bytes (Auth0 allows an action's 128, a
+// module's 255).
+func (l *loader) secrets(file string, a *Action, n *yaml.Node, nameLimit int) {
 	if n.Kind == yaml.SequenceNode && len(n.Content) > maxSecrets {
 		l.add(errf(file, n.Line, "secrets: %d listed; Auth0 allows at most %d secrets per action", len(n.Content), maxSecrets))
 		return
@@ -133,6 +140,10 @@ func (l *loader) secrets(file string, a *Action, n *yaml.Node) {
 			"from_file": l.str(file, where+".from_file", &s.FromFile, false),
 		})
 		if item.Kind != yaml.MappingNode {
+			return
+		}
+		if len(s.Name) > nameLimit {
+			l.add(errf(file, item.Line, "%s: secret name of %d characters: Auth0 allows at most %d", where, len(s.Name), nameLimit))
 			return
 		}
 		if l.envSecretOf(a.Name, s.Name) != nil {
@@ -157,8 +168,6 @@ func (l *loader) secretValue(s *Secret) error {
 	switch {
 	case !secretName.MatchString(s.Name):
 		return fmt.Errorf("secret name %q: want letters, digits and _", s.Name)
-	case len(s.Name) > maxSecretName:
-		return fmt.Errorf("secret name of %d characters: Auth0 allows at most %d", len(s.Name), maxSecretName)
 	case s.Literal:
 		if s.Value == "" {
 			return fmt.Errorf("secret %s: the value is empty", s.Name)
@@ -223,14 +232,20 @@ func (l *loader) readCode(file string, a *Action) {
 }
 
 // checkCode refuses code Auth0 would not keep as it is: longer than
-// MaxCodeBytes once actionsync's stamp line is appended, not UTF-8 (the
-// tenant would store U+FFFD, and every run would update it again), or
-// holding a NUL byte. The error gives the line of the first bad byte.
+// MaxCodeBytes once actionsync's stamp line is appended, or not text (see
+// checkText).
 func checkCode(p string, b []byte, a *Action) *Error {
 	if room := stampRoom(a); len(b)+room > MaxCodeBytes {
 		return errf(p, 0, "%s bytes, and %d more for actionsync's stamp line: Auth0 allows at most %s bytes of code per action",
 			commas(int64(len(b))), room, commas(MaxCodeBytes))
 	}
+	return checkText(p, b)
+}
+
+// checkText refuses code that is not UTF-8 (the tenant would store
+// U+FFFD, and every run would update it again) or holds a NUL byte. The
+// error gives the line of the first bad byte.
+func checkText(p string, b []byte) *Error {
 	for i := 0; i < len(b); {
 		r, size := utf8.DecodeRune(b[i:])
 		switch {

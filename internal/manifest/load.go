@@ -62,6 +62,8 @@ func Load(fsys fs.FS, opts Options) (*Repo, error) {
 	}
 	sort.Slice(l.repo.Actions, func(i, j int) bool { return l.repo.Actions[i].Name < l.repo.Actions[j].Name })
 	l.checkNames()
+	l.loadModules()
+	l.checkModuleUse()
 	switch {
 	case errors.Is(errTriggers, fs.ErrNotExist):
 	case errTriggers != nil:

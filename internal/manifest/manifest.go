@@ -6,6 +6,8 @@
 //
 //	actions/<dir>/action.yaml   one action: trigger, runtime, code, dependencies, secrets
 //	actions/<dir>/index.js      its code (the file action.yaml names)
+//	modules/<dir>/module.yaml   one Action Module: code, dependencies, secrets
+//	modules/<dir>/index.js      its code (the file module.yaml names)
 //	triggers.yaml               the ordered bindings of each managed trigger
 //	actionsync.yaml             optional: settings of the whole repo (owner, environments)
 //
@@ -31,6 +33,8 @@ type Repo struct {
 	Actions []*Action
 	// Triggers are the managed triggers in the order triggers.yaml lists them.
 	Triggers []*Trigger
+	// Modules are the Action Modules of modules/, sorted by name.
+	Modules []*Module
 	// Config is actionsync.yaml's; zero when the repo has none.
 	Config Config
 	// Excluded are the actions the environment loaded (Options.Environment)
@@ -48,8 +52,12 @@ type Action struct {
 	Code         string
 	Dependencies []tenant.Dependency // exact versions, sorted by name
 	Secrets      []Secret            // sorted by name
+	// Modules names the modules of the repo the action uses, sorted: it
+	// pins the version that holds what the commit holds.
+	Modules []string
 
-	pos map[string]int // line of each key of action.yaml
+	pos         map[string]int // line of each key of action.yaml
+	moduleLines map[string]int // line of each entry of modules:
 }
 
 // File is the path of the action's action.yaml, relative to the repo root.

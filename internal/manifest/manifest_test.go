@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -79,6 +80,13 @@ func TestExampleRepo(t *testing.T) {
 			t.Errorf("%s: trigger %v, %d bytes of code", a.Name, a.Trigger, len(a.Code))
 		}
 	}
+	m := repo.Module("claims")
+	if m == nil || m.CodePath != "modules/claims/index.js" || !strings.Contains(m.Code, "exports.claim") {
+		t.Fatalf("module claims: %+v", m)
+	}
+	if users := repo.Users("claims"); !slices.Equal(users, []string{"add-token-claims", "enrich-profile"}) {
+		t.Errorf("users of claims = %v", users)
+	}
 }
 
 func TestValidate(t *testing.T) {
@@ -96,5 +104,40 @@ func TestValidate(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("errors lack %q:\n%v", want, err)
 		}
+	}
+}
+
+// TestModuleLinks: a module's files are never read through a symbolic
+// link, whether the link is its directory, its module.yaml or its code.
+func TestModuleLinks(t *testing.T) {
+	outside := t.TempDir()
+	os.WriteFile(filepath.Join(outside, "secret.js"), []byte("module.exports = 'outside';\n"), 0o644)
+	os.WriteFile(filepath.Join(outside, "module.yaml"), []byte("{}\n"), 0o644)
+	for _, tc := range []struct {
+		name, link, target, want string
+	}{
+		{"the directory", "modules/linked", outside, "modules/linked: not a directory"},
+		{"module.yaml", "modules/m/module.yaml", filepath.Join(outside, "module.yaml"), "modules/m/module.yaml: a symbolic link out of the repo (-> " + filepath.Join(outside, "module.yaml") + ")"},
+		{"the code", "modules/m/index.js", filepath.Join(outside, "secret.js"), "modules/m/index.js: a symbolic link out of the repo (-> " + filepath.Join(outside, "secret.js") + ")"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			files := map[string]string{
+				"actions/a/action.yaml": "trigger:\n  id: post-login\nmodules: [m]\n", "actions/a/index.js": "x\n",
+				"modules/m/module.yaml": "{}\n", "modules/m/index.js": "module.exports = 1;\n",
+			}
+			for name, content := range files {
+				os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755)
+				os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)
+			}
+			os.Remove(filepath.Join(dir, tc.link))
+			if err := os.Symlink(tc.target, filepath.Join(dir, tc.link)); err != nil {
+				t.Fatal(err)
+			}
+			_, err := manifest.Load(os.DirFS(dir), testOpts())
+			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "'outside'") {
+				t.Errorf("error = %v, want %q and nothing of the file outside", err, tc.want)
+			}
+		})
 	}
 }

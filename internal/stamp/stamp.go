@@ -1,5 +1,5 @@
 // Package stamp writes and reads the comment line actionsync appends to the
-// code it uploads: who wrote the action (the repo's owner), from which
+// code it uploads (an action's, or an Action Module's): who wrote it (the repo's owner), from which
 // commit, and the keyed fingerprints of its secret values, so that a changed
 // value shows in the next plan with no state but the tenant's. The planner
 // compares code without the line, and the line's owner and fingerprints.
@@ -56,8 +56,20 @@ func Fingerprint(key []byte, name, value string) string {
 // For is the stamp of a as owner writes it from commit, its secrets
 // fingerprinted under key.
 func For(a *manifest.Action, owner, commit string, key []byte) Stamp {
+	return forSecrets(a.Secrets, owner, commit, key)
+}
+
+// ForModule is the stamp of an Action Module as owner writes it from
+// commit: the same line as an action's, so a module has an owner and its
+// secrets' fingerprints live in its code, and each published version
+// keeps the ones it was published with.
+func ForModule(m *manifest.Module, owner, commit string, key []byte) Stamp {
+	return forSecrets(m.Secrets, owner, commit, key)
+}
+
+func forSecrets(secrets []manifest.Secret, owner, commit string, key []byte) Stamp {
 	s := Stamp{Owner: owner, Commit: commit, Secrets: map[string]string{}}
-	for _, sec := range a.Secrets {
+	for _, sec := range secrets {
 		s.Secrets[sec.Name] = Fingerprint(key, sec.Name, sec.Value)
 	}
 	return s
@@ -126,13 +138,30 @@ func Of(a *tenant.Action) (s Stamp, ok bool) {
 			return s, true
 		}
 	}
-	newest := 0
-	for _, v := range a.Versions {
-		if _, vs, vok := Split(v.Code); vok && v.Number > newest {
-			s, ok, newest = vs, true, v.Number
+	return newest(a.Versions, func(v tenant.Version) (int, string) { return v.Number, v.Code })
+}
+
+// newest is the stamp of the newest stamped version of vs, each version's
+// number and code as version gives them.
+func newest[V any](vs []V, version func(V) (int, string)) (s Stamp, ok bool) {
+	top := 0
+	for _, v := range vs {
+		n, code := version(v)
+		if _, vs, vok := Split(code); vok && n > top {
+			s, ok, top = vs, true, n
 		}
 	}
 	return s, ok
+}
+
+// OfModule is the stamp of a live module: its draft's, or else the newest
+// stamped version's among those read. ok is false when none carries one:
+// the module was made outside actionsync.
+func OfModule(m *tenant.Module) (s Stamp, ok bool) {
+	if _, s, ok = Split(m.Code); ok {
+		return s, true
+	}
+	return newest(m.Versions, func(v tenant.ModuleVersion) (int, string) { return v.Number, v.Code })
 }
 
 // Body is code without its stamp line, ending in a newline.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/actionsync/actionsync/internal/manifest"
 	"github.com/actionsync/actionsync/internal/stamp"
+	"github.com/actionsync/actionsync/internal/tenant"
 )
 
 // TestRoundTrip: what Code writes, Split reads back: the body as committed
@@ -99,5 +100,30 @@ func TestFingerprintIsKeyed(t *testing.T) {
 	}
 	if len(a) != 16 {
 		t.Errorf("fingerprint %q: want 16 hex digits", a)
+	}
+}
+
+// TestModuleStamp: a module's code carries the same line as an action's,
+// with its own secrets' fingerprints; a module whose draft lost the line
+// (edited in the dashboard) is still the owner's of its newest stamped
+// version.
+func TestModuleStamp(t *testing.T) {
+	key := []byte("k")
+	m := &manifest.Module{Code: "exports.x = 1;\n", Secrets: []manifest.Secret{{Name: "TOKEN", Value: "t"}}}
+	s := stamp.ForModule(m, "identity", "3f2c1a", key)
+	code := s.Code(m.Code)
+	if s.Secrets["TOKEN"] != stamp.Fingerprint(key, "TOKEN", "t") || !strings.HasSuffix(code, "// actionsync owner=identity commit=3f2c1a secrets=TOKEN:"+s.Secrets["TOKEN"]+"\n") {
+		t.Errorf("code:\n%s", code)
+	}
+	live := &tenant.Module{Code: "exports.x = 2; // edited\n", Versions: []tenant.ModuleVersion{
+		{Number: 3, Code: "exports.x = 3;\n"},
+		{Number: 2, Code: stamp.ForModule(m, "identity", "c2", key).Code(m.Code)},
+		{Number: 1, Code: stamp.ForModule(m, "other", "c1", key).Code(m.Code)},
+	}}
+	if got, ok := stamp.OfModule(live); !ok || got.Owner != "identity" || got.Commit != "c2" {
+		t.Errorf("OfModule = %+v %v, want version 2's", got, ok)
+	}
+	if _, ok := stamp.OfModule(&tenant.Module{Code: "exports.x = 1;\n"}); ok {
+		t.Error("an unstamped module has an owner")
 	}
 }

@@ -31,6 +31,7 @@ type Report struct {
 	// trigger's bindings match.
 	InSync   bool      `json:"in_sync"`
 	Actions  []Action  `json:"actions"`
+	Modules  []Module  `json:"modules"`
 	Triggers []Trigger `json:"triggers"`
 }
 
@@ -66,16 +67,21 @@ type Trigger struct {
 	Live     []diff.Binding `json:"live"`
 }
 
-// count is the number of actions and triggers that differ.
+// count is the number of actions, modules and triggers that differ.
 func (r *Report) count() int {
-	actions, triggers := r.differing()
-	return actions + triggers
+	actions, modules, triggers := r.differing()
+	return actions + modules + triggers
 }
 
-func (r *Report) differing() (actions, triggers int) {
+func (r *Report) differing() (actions, modules, triggers int) {
 	for _, a := range r.Actions {
 		if a.State != InSync {
 			actions++
+		}
+	}
+	for _, m := range r.Modules {
+		if m.State != InSync {
+			modules++
 		}
 	}
 	for _, t := range r.Triggers {
@@ -83,21 +89,28 @@ func (r *Report) differing() (actions, triggers int) {
 			triggers++
 		}
 	}
-	return actions, triggers
+	return actions, modules, triggers
 }
 
 // Text writes the report for a terminal, names quoted.
 func (r *Report) Text(w io.Writer) error {
 	var b strings.Builder
-	actions, triggers := r.differing()
+	actions, modules, triggers := r.differing()
 	fmt.Fprintf(&b, "Commit %s, owner %s: ", strconv.Quote(r.Revision), strconv.Quote(r.Owner))
-	if r.InSync {
+	switch {
+	case r.InSync:
 		b.WriteString("the tenant matches the commit.\n")
-	} else {
+	case len(r.Modules) > 0:
+		fmt.Fprintf(&b, "%d of %d actions, %d of %d modules and %d of %d triggers differ.\n",
+			actions, len(r.Actions), modules, len(r.Modules), triggers, len(r.Triggers))
+	default:
 		fmt.Fprintf(&b, "%d of %d actions and %d of %d triggers differ.\n", actions, len(r.Actions), triggers, len(r.Triggers))
 	}
 	for _, a := range r.Actions {
 		b.WriteString(a.text())
+	}
+	for _, m := range r.Modules {
+		b.WriteString(m.text())
 	}
 	for _, t := range r.Triggers {
 		b.WriteString(t.text())
@@ -136,11 +149,13 @@ func (a Action) text() string {
 	return line
 }
 
-func (a Action) ownerText() string {
-	if a.Owner == "" {
+func (a Action) ownerText() string { return ownerText(a.Owner) }
+
+func ownerText(owner string) string {
+	if owner == "" {
 		return " (made outside actionsync: no owner)"
 	}
-	return " (owner " + strconv.Quote(a.Owner) + ")"
+	return " (owner " + strconv.Quote(owner) + ")"
 }
 
 func (t Trigger) text() string {

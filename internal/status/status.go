@@ -1,8 +1,9 @@
 // Package status tells which commit a tenant runs: for each action of a
 // repo, whether its live deployed version matches the commit and, if not,
 // which earlier commit of the branch it matches, a draft waiting to be
-// deployed, and its owner; for each managed trigger, whether the bindings
-// match. It compares content as the planner does (the stamp's commit is a
+// deployed, and its owner; for each Action Module of the repo, which of
+// its published versions the actions run and whether they match; for each
+// managed trigger, whether the bindings match. It compares content as the planner does (the stamp's commit is a
 // hint, not the truth) and reads no secret value: secrets compare by name.
 package status
 
@@ -77,6 +78,9 @@ func Check(ctx context.Context, api live.API, src Source, opts Options) (*Report
 	if err := r.ReadBindings(ctx, st, managed); err != nil {
 		return nil, fmt.Errorf("read the tenant: %w", err)
 	}
+	if err := readModules(ctx, r, desired, st); err != nil {
+		return nil, fmt.Errorf("read the tenant: %w", err)
+	}
 	rep := compare(desired, rev, st, ownerOf(desired, opts.Owner))
 	if opts.History != nil {
 		if err := lookBack(ctx, rep, st, rev, opts); err != nil {
@@ -84,6 +88,23 @@ func Check(ctx context.Context, api live.API, src Source, opts Options) (*Report
 		}
 	}
 	return rep, nil
+}
+
+// readModules reads the tenant's modules, when the repo has any or an
+// action pins one, and the versions of the repo's modules: which version
+// runs is the one each action pins.
+func readModules(ctx context.Context, r *live.Reader, desired *manifest.Repo, st *tenant.State) error {
+	if !diff.NeedModules(desired, st, diff.Options{}) {
+		return nil
+	}
+	if err := r.ReadModules(ctx, st); err != nil {
+		return err
+	}
+	var names []string
+	for _, m := range desired.Modules {
+		names = append(names, m.Name)
+	}
+	return r.ReadModuleVersions(ctx, st, names)
 }
 
 // noSecrets loads a commit (in the environment env) without reading a
@@ -109,10 +130,13 @@ func ownerOf(r *manifest.Repo, fallback string) string {
 // compare compares the commit with the tenant, action by action and
 // trigger by trigger.
 func compare(desired *manifest.Repo, rev string, st *tenant.State, owner string) *Report {
-	rep := &Report{FormatVersion: FormatVersion, Revision: rev, Owner: owner, Actions: []Action{}, Triggers: []Trigger{}}
+	rep := &Report{FormatVersion: FormatVersion, Revision: rev, Owner: owner, Actions: []Action{}, Modules: []Module{}, Triggers: []Trigger{}}
 	byName := st.ByName()
 	for _, a := range desired.Actions {
-		rep.Actions = append(rep.Actions, compareAction(a, byName[a.Name], owner))
+		rep.Actions = append(rep.Actions, compareAction(a, desired, byName[a.Name], st, owner))
+	}
+	for _, m := range desired.Modules {
+		rep.Modules = append(rep.Modules, compareModule(m, desired, st, owner))
 	}
 	for _, t := range desired.Triggers {
 		rep.Triggers = append(rep.Triggers, compareTrigger(t, desired, st, owner))
@@ -121,7 +145,7 @@ func compare(desired *manifest.Repo, rev string, st *tenant.State, owner string)
 	return rep
 }
 
-func compareAction(a *manifest.Action, l *tenant.Action, owner string) Action {
+func compareAction(a *manifest.Action, desired *manifest.Repo, l *tenant.Action, st *tenant.State, owner string) Action {
 	out := Action{Action: a.Name, Trigger: a.Trigger.ID, State: Missing}
 	if l == nil {
 		return out
@@ -138,7 +162,7 @@ func compareAction(a *manifest.Action, l *tenant.Action, owner string) Action {
 	if _, st, ok := stamp.Split(l.Deployed.Code); ok {
 		out.StampCommit = st.Commit
 	}
-	out.Differs = diff.VersionFields(a, owner, l.Deployed, l.Trigger)
+	out.Differs = versionFields(a, desired, owner, l, st)
 	out.DraftDiffers = diff.DraftFields(l)
 	switch {
 	case len(out.Differs) > 0:
@@ -149,6 +173,12 @@ func compareAction(a *manifest.Action, l *tenant.Action, owner string) Action {
 		out.State = InSync
 	}
 	return out
+}
+
+// versionFields is what l's deployed version has other than a of the
+// commit desired, its modules included.
+func versionFields(a *manifest.Action, desired *manifest.Repo, owner string, l *tenant.Action, st *tenant.State) []tenant.Field {
+	return append(diff.VersionFields(a, owner, l.Deployed, l.Trigger), diff.PinFields(a, desired, owner, l.Deployed.Modules, st)...)
 }
 
 func compareTrigger(t *manifest.Trigger, desired *manifest.Repo, st *tenant.State, owner string) Trigger {
@@ -193,7 +223,7 @@ func lookBack(ctx context.Context, rep *Report, st *tenant.State, rev string, op
 		owner := ownerOf(old, opts.Owner)
 		for name, a := range todo {
 			l, oa := byName[name], old.Action(name)
-			if oa != nil && len(diff.VersionFields(oa, owner, l.Deployed, l.Trigger)) == 0 {
+			if oa != nil && len(versionFields(oa, old, owner, l, st)) == 0 {
 				a.MatchesCommit = crev
 				delete(todo, name)
 			}

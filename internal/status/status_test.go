@@ -195,3 +195,57 @@ func TestNotInTenant(t *testing.T) {
 		t.Errorf("report = %+v", rep)
 	}
 }
+
+// TestModules: status says which published version of a module the
+// repo's actions run and whether it matches the commit; an action whose
+// module version differs differs in its modules, and names the commit
+// that holds it.
+func TestModules(t *testing.T) {
+	f := newFixture(t)
+	withModule := map[string]string{
+		"modules/m/module.yaml": "{}\n",
+		"modules/m/index.js":    "exports.v = 1;\n",
+		"actions/a/action.yaml": files["actions/a/action.yaml"] + "modules: [m]\n",
+		"actions/b/action.yaml": files["actions/b/action.yaml"] + "modules: [m]\n",
+	}
+	for k, v := range files {
+		if _, ok := withModule[k]; !ok {
+			withModule[k] = v
+		}
+	}
+	c1 := f.repo.Commit(withModule)
+	f.sync()
+	rep := f.status()
+	live := []status.LiveVersion{{Version: 1, Actions: []string{"a", "b"}}}
+	if len(rep.Modules) != 1 || rep.Modules[0].State != status.InSync || !slices.EqualFunc(rep.Modules[0].Live, live, sameLive) || !rep.InSync {
+		t.Fatalf("after the sync: in sync %v, modules %+v", rep.InSync, rep.Modules)
+	}
+
+	f.repo.Commit(map[string]string{"modules/m/index.js": "exports.v = 2;\n"})
+	rep = f.status()
+	m := rep.Modules[0]
+	live[0].Differs = []tenant.Field{tenant.FieldCode}
+	if rep.InSync || m.State != status.Differs || !slices.EqualFunc(m.Live, live, sameLive) || m.Latest != 1 || m.Owner != "actionsync" {
+		t.Errorf("a module edit, not synced: module %+v", m)
+	}
+	if a := action(rep, "a"); a.State != status.Differs || !slices.Equal(a.Differs, []tenant.Field{tenant.FieldModules}) || a.MatchesCommit != c1 {
+		t.Errorf("a = %+v, want it to differ in its modules, and name %s", a, c1)
+	}
+	var text bytes.Buffer
+	rep.Text(&text)
+	for _, want := range []string{"2 of 2 actions, 1 of 1 modules and 0 of 1 triggers differ",
+		`module "m": version 1 (run by a, b) differs from the commit (code); latest version 1 (owner "actionsync")`} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, text.String())
+		}
+	}
+
+	f.sync()
+	if rep = f.status(); !rep.InSync || rep.Modules[0].Live[0].Version != 2 {
+		t.Errorf("after syncing the edit: in sync %v, module %+v", rep.InSync, rep.Modules[0])
+	}
+}
+
+func sameLive(a, b status.LiveVersion) bool {
+	return a.Version == b.Version && slices.Equal(a.Actions, b.Actions) && slices.Equal(a.Differs, b.Differs)
+}

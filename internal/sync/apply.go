@@ -63,17 +63,20 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 // and the slots that bound the requests in flight.
 type run struct {
 	*Engine
-	plan   *Plan
-	log    *slog.Logger
-	reader *live.Reader
-	watch  *watcher
-	slots  chan struct{}
+	plan    *Plan
+	log     *slog.Logger
+	reader  *live.Reader
+	watch   *watcher
+	slots   chan struct{}
+	modules *modules
 }
 
-// applyRound makes one plan's changes as a pipeline: every action's write
-// at once (paced by the slots and the rate limit), each action deployed as
-// soon as its build is seen done, each trigger's bindings once the actions
-// it names are done, then the deletes.
+// applyRound makes one plan's changes as a pipeline: every module's and
+// every action's write at once (paced by the slots and the rate limit), an
+// action that uses a module written once its version is published, each
+// action deployed as soon as its build is seen done, each trigger's
+// bindings once the actions it names are done, then the deletes: actions',
+// then modules'.
 func (e *Engine) applyRound(ctx context.Context, p *Plan) []StepResult {
 	ctx, cancel := context.WithCancel(ctx)
 	r := &run{Engine: e, plan: p, log: e.log.With("commit", p.Revision), reader: live.NewReader(e.api), slots: make(chan struct{}, e.opts.Parallel)}
@@ -86,9 +89,10 @@ func (e *Engine) applyRound(ctx context.Context, p *Plan) []StepResult {
 func (r *run) apply(ctx context.Context) []StepResult {
 	steps := r.plan.Changes.Steps
 	out := make([]StepResult, len(steps))
+	r.modules = newModules(steps, out)
 	finished := map[string]chan struct{}{} // closed once the action's step is done
 	for _, s := range steps {
-		if s.Kind != diff.Bind && s.Kind != diff.Delete {
+		if s.Action != "" && s.Kind != diff.Delete {
 			finished[s.Action] = make(chan struct{})
 		}
 	}
@@ -109,7 +113,12 @@ func (r *run) apply(ctx context.Context) []StepResult {
 	var wg gosync.WaitGroup
 	for i, s := range steps {
 		switch s.Kind {
-		case diff.Delete:
+		case diff.Delete, diff.ModuleDelete:
+		case diff.ModuleCreate, diff.ModuleAdopt, diff.ModuleUpdate, diff.ModuleRollback:
+			wg.Go(func() {
+				defer close(r.modules.done[s.Module])
+				out[i] = r.guard(s, func() StepResult { return r.applyModule(ctx, s) })
+			})
 		case diff.Bind:
 			wg.Go(func() { out[i] = r.guard(s, func() StepResult { return r.bind(ctx, s, outcome) }) })
 		default:
@@ -124,21 +133,27 @@ func (r *run) apply(ctx context.Context) []StepResult {
 	return out
 }
 
-// deletes runs the delete steps, last: a delete waits for the bindings
-// that unbind it. When a trigger is to be planned again, so are they.
+// deletes runs the delete steps, last: an action's delete waits for the
+// bindings that unbind it, and a module's for every action step (and
+// action delete) that stops using it. When a step before them is to be
+// planned again, so are they.
 func (r *run) deletes(ctx context.Context, steps []diff.Step, out []StepResult) {
-	replan := slices.ContainsFunc(out, StepResult.stale)
-	var wg gosync.WaitGroup
-	for i, s := range steps {
-		switch {
-		case s.Kind != diff.Delete:
-		case replan:
-			out[i] = StepResult{Kind: s.Kind, Subject: s.Action, Err: stale("a step before it is planned again")}
-		default:
-			wg.Go(func() { out[i] = r.guard(s, func() StepResult { return r.delete(ctx, s) }) })
+	for _, kind := range []diff.Kind{diff.Delete, diff.ModuleDelete} {
+		replan := slices.ContainsFunc(out, StepResult.stale)
+		var wg gosync.WaitGroup
+		for i, s := range steps {
+			switch {
+			case s.Kind != kind:
+			case replan:
+				out[i] = StepResult{Kind: s.Kind, Subject: s.Action + s.Module, Err: stale("a step before it is planned again")}
+			case kind == diff.Delete:
+				wg.Go(func() { out[i] = r.guard(s, func() StepResult { return r.delete(ctx, s) }) })
+			default:
+				wg.Go(func() { out[i] = r.guard(s, func() StepResult { return r.deleteModule(ctx, s) }) })
+			}
 		}
+		wg.Wait()
 	}
-	wg.Wait()
 }
 
 // guard runs one step. A bug in it fails that step, not the process:
@@ -146,8 +161,11 @@ func (r *run) deletes(ctx context.Context, steps []diff.Step, out []StepResult) 
 // dry run's caller reads as "changes pending".
 func (r *run) guard(s diff.Step, step func() StepResult) (res StepResult) {
 	subject := s.Action
-	if s.Kind == diff.Bind {
+	switch {
+	case s.Kind == diff.Bind:
 		subject = s.Trigger
+	case s.Kind.IsModule():
+		subject = s.Module
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -182,29 +200,36 @@ func (r *run) applyAction(ctx context.Context, s diff.Step) StepResult {
 }
 
 // actionStep brings one action to the commit and returns the number of the
-// version it deployed.
+// version it deployed. An action that uses modules first waits for their
+// steps: it pins the versions they make.
 func (r *run) actionStep(ctx context.Context, log *slog.Logger, a *manifest.Action, s diff.Step) (int, error) {
+	pins, err := r.pins(ctx, a)
+	if err != nil {
+		return 0, err
+	}
 	switch s.Kind {
 	case diff.Rollback:
 		return r.rollback(ctx, s)
 	case diff.Create:
-		id, err := r.create(ctx, log, a)
+		id, err := r.create(ctx, log, a, pins)
 		if err != nil {
 			return 0, err
 		}
-		return r.deployWhenBuilt(ctx, a, id, time.Now())
+		return r.deployWhenBuilt(ctx, a, pins, id, time.Now())
 	case diff.Update, diff.Adopt:
-		err := r.call(ctx, func() error { return r.api.Update(ctx, s.ActionID, r.changes(a, s.Fields)) })
+		err := r.call(ctx, func() error { return r.api.Update(ctx, s.ActionID, r.changes(a, pins, s.Fields)) })
 		if err != nil {
 			return 0, fmt.Errorf("update: %w", staleIfGone(err))
 		}
-		return r.deployWhenBuilt(ctx, a, s.ActionID, time.Now())
+		return r.deployWhenBuilt(ctx, a, pins, s.ActionID, time.Now())
 	}
-	// A deploy of a draft that already matches: as read, it may be built.
-	if l := r.plan.live.Action(a.Name); l != nil && l.Status == tenant.StatusBuilt {
-		return r.deployWhenBuilt(ctx, a, s.ActionID, time.Time{})
+	// A deploy of a draft that already matches, with the pins it has: as
+	// read, it may be built.
+	l := r.plan.live.Action(a.Name)
+	if l.Status == tenant.StatusBuilt {
+		return r.deployWhenBuilt(ctx, a, diff.DraftPins(l), s.ActionID, time.Time{})
 	}
-	return r.deployWhenBuilt(ctx, a, s.ActionID, time.Now())
+	return r.deployWhenBuilt(ctx, a, diff.DraftPins(l), s.ActionID, time.Now())
 }
 
 // rollback deploys an earlier version, the draft following it.
@@ -223,11 +248,11 @@ func (r *run) rollback(ctx context.Context, s diff.Step) (int, error) {
 
 // deployWhenBuilt waits for the draft written at since to be built (no
 // wait when since is zero: the draft was read built), then deploys it.
-func (r *run) deployWhenBuilt(ctx context.Context, a *manifest.Action, id string, since time.Time) (int, error) {
+func (r *run) deployWhenBuilt(ctx context.Context, a *manifest.Action, pins []diff.Pin, id string, since time.Time) (int, error) {
 	var err error
 	for range deployAttempts {
 		if !since.IsZero() {
-			if err := r.watch.await(ctx, id, since, true, r.builtCheck(a)); err != nil {
+			if err := r.watch.await(ctx, id, since, true, r.builtCheck(a, pins)); err != nil {
 				return 0, err
 			}
 		}
@@ -247,10 +272,11 @@ func (r *run) deployWhenBuilt(ctx context.Context, a *manifest.Action, id string
 }
 
 // builtCheck says whether a's draft, as listed, is built; a draft that is
-// no longer what this run wrote was replaced by another writer.
-func (r *run) builtCheck(a *manifest.Action) func(*tenant.Action) (bool, error) {
+// no longer what this run wrote (pinning pins) was replaced by another
+// writer.
+func (r *run) builtCheck(a *manifest.Action, pins []diff.Pin) func(*tenant.Action) (bool, error) {
 	return func(l *tenant.Action) (bool, error) {
-		if !diff.DraftMatches(a, l, r.planOptions(r.plan.desired)) {
+		if !diff.DraftMatches(a, l, r.planOptions(r.plan.desired), pins) {
 			return false, stale("the draft of %s was replaced by another writer", a.Name)
 		}
 		switch l.Status {
@@ -291,8 +317,11 @@ func (r *run) confirmDeployed(ctx context.Context, id string, v *management.Acti
 // updated instead, and a missing one is created again, createAttempts times
 // at most. A permanent answer ends it at once; a 409 means another writer
 // created the action since the plan read the tenant.
-func (r *run) create(ctx context.Context, log *slog.Logger, a *manifest.Action) (string, error) {
+func (r *run) create(ctx context.Context, log *slog.Logger, a *manifest.Action, pins []diff.Pin) (string, error) {
 	all := []tenant.Field{tenant.FieldCode, tenant.FieldDependencies, tenant.FieldRuntime, tenant.FieldSecrets, tenant.FieldOwner}
+	if len(pins) > 0 {
+		all = append(all, tenant.FieldModules)
+	}
 	var err error
 	for attempt := range createAttempts {
 		if attempt > 0 {
@@ -300,7 +329,7 @@ func (r *run) create(ctx context.Context, log *slog.Logger, a *manifest.Action) 
 				return "", err
 			}
 		}
-		body := r.changes(a, all)
+		body := r.changes(a, pins, all)
 		if err = r.call(ctx, func() error { return r.api.Create(ctx, body) }); err == nil {
 			return body.GetID(), nil
 		}
@@ -316,7 +345,7 @@ func (r *run) create(ctx context.Context, log *slog.Logger, a *manifest.Action) 
 		}
 		if found != nil {
 			log.Warn("create answered an error but the action exists; updating it instead", "err", err)
-			uerr := r.call(ctx, func() error { return r.api.Update(ctx, found.GetID(), r.changes(a, all)) })
+			uerr := r.call(ctx, func() error { return r.api.Update(ctx, found.GetID(), r.changes(a, pins, all)) })
 			return found.GetID(), staleIfGone(uerr)
 		}
 		log.Warn("create failed and the action does not exist; trying again", "err", err)
@@ -337,9 +366,10 @@ func (r *run) findByName(ctx context.Context, name string) (*management.Action, 
 	return nil, nil
 }
 
-// changes is the body of a create or update with the given fields. go-auth0
-// always sends name and supported_triggers, so they are always set.
-func (r *run) changes(a *manifest.Action, fields []tenant.Field) *management.Action {
+// changes is the body of a create or update with the given fields, pinning
+// pins. go-auth0 always sends name and supported_triggers, so they are
+// always set.
+func (r *run) changes(a *manifest.Action, pins []diff.Pin, fields []tenant.Field) *management.Action {
 	body := &management.Action{
 		Name:              auth0.String(a.Name),
 		SupportedTriggers: []management.ActionTrigger{{ID: auth0.String(a.Trigger.ID), Version: auth0.String(a.Trigger.Version)}},
@@ -350,21 +380,16 @@ func (r *run) changes(a *manifest.Action, fields []tenant.Field) *management.Act
 		body.Code = auth0.String(r.code(a))
 	}
 	if slices.Contains(fields, tenant.FieldDependencies) {
-		deps := make([]management.ActionDependency, len(a.Dependencies))
-		for i, d := range a.Dependencies {
-			deps[i] = management.ActionDependency{Name: auth0.String(d.Name), Version: auth0.String(d.Version)}
-		}
-		body.Dependencies = &deps
+		body.Dependencies = dependencies(a.Dependencies)
 	}
 	if slices.Contains(fields, tenant.FieldRuntime) {
 		body.Runtime = auth0.String(a.Runtime)
 	}
 	if slices.Contains(fields, tenant.FieldSecrets) {
-		secrets := make([]management.ActionSecret, len(a.Secrets))
-		for i, s := range a.Secrets {
-			secrets[i] = management.ActionSecret{Name: auth0.String(s.Name), Value: auth0.String(s.Value)}
-		}
-		body.Secrets = &secrets
+		body.Secrets = secrets(a.Secrets)
+	}
+	if slices.Contains(fields, tenant.FieldModules) {
+		body.Modules = modulePins(pins)
 	}
 	return body
 }

@@ -3,6 +3,7 @@ package sync_test
 import (
 	"net/http"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,4 +83,50 @@ func BenchmarkSteady1000(b *testing.B) {
 	close(stop)
 	b.ReportMetric(float64(calls), "calls/op")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+}
+
+// BenchmarkModuleEdit30 edits a module 30 actions use, on a tenant limited
+// to 10 requests a second with 10 s builds: one update and one publish of
+// the module, then 30 updates and 30 deploys, which all wait on one round
+// of builds. It reports the time, the API calls, and the lower bounds: the
+// calls no sync can avoid (the plan's reads: triggers, actions, modules,
+// the module's versions, bindings; the module's update and publish; an
+// update and a deploy per action), and the time of the last update sent at
+// the rate limit, its build, and its deploy. Run with -benchtime 1x.
+func BenchmarkModuleEdit30(b *testing.B) {
+	const n, rate, build = 30, 10, 10 * time.Second
+	files := manyActions(n)
+	for name, content := range files {
+		if strings.HasSuffix(name, "/action.yaml") {
+			files[name] = content + "modules: [shared]\n"
+		}
+	}
+	files["modules/shared/module.yaml"] = "{}\n"
+	files["modules/shared/index.js"] = "exports.v = 1;\n"
+	for range b.N {
+		b.StopTimer()
+		f := newFixture(b, files, localtenant.Options{RateLimit: rate, BuildDelay: build})
+		if _, err := planAndApply(b.Context(), f.engine(sync.Options{Parallel: 16, Poll: 250 * time.Millisecond})); err != nil {
+			b.Fatal(err)
+		}
+		f.repo.write(map[string]string{"modules/shared/index.js": "exports.v = 2;\n"})
+		f.repo.commit("edit the module")
+		f.srv.ResetRequests()
+		start := time.Now()
+		b.StartTimer()
+		res, err := planAndApply(b.Context(), f.engine(sync.Options{Parallel: 16, Poll: 250 * time.Millisecond}))
+		b.StopTimer()
+		if err != nil || len(res.Applied) != n+1 {
+			b.Fatalf("module edit: %v, %d steps", err, len(res.Applied))
+		}
+		elapsed := time.Since(start)
+		calls := len(f.srv.Requests())
+		const reads = 5
+		lower := reads + 2 + 2*n
+		b.ReportMetric(elapsed.Seconds(), "s")
+		b.ReportMetric(float64(calls), "calls")
+		b.ReportMetric(float64(lower), "lower-bound-calls")
+		b.ReportMetric(float64(reads+2+n+1)/rate+build.Seconds(), "lower-bound-s")
+		b.StartTimer()
+	}
 }

@@ -50,6 +50,12 @@ const (
 	deleteCall   = "DELETE /api/v2/actions/actions/{id}"
 	bindLogin    = "PATCH /api/v2/actions/triggers/post-login/bindings"
 	bindM2M      = "PATCH /api/v2/actions/triggers/credentials-exchange/bindings"
+
+	moduleCreateCall   = "POST /api/v2/actions/modules"
+	moduleUpdateCall   = "PATCH /api/v2/actions/modules/{id}"
+	publishCall        = "POST /api/v2/actions/modules/{id}/versions"
+	moduleRollbackCall = "POST /api/v2/actions/modules/{id}/rollback"
+	moduleDeleteCall   = "DELETE /api/v2/actions/modules/{id}"
 )
 
 // synced is a fixture whose tenant already matches the example repo.
@@ -76,7 +82,9 @@ func TestFirstSync(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	assertCalls(t, calls, concat(repeat(createCall, 4), repeat(deployCall, 4), []string{bindLogin, bindM2M}))
+	// The module is created published (one call), before the two actions
+	// that use it are created pinning its version 1.
+	assertCalls(t, calls, concat(repeat(createCall, 4), repeat(deployCall, 4), []string{bindLogin, bindM2M, moduleCreateCall}))
 	bl, _ := f.api.Action.Bindings(t.Context(), "post-login")
 	var order []string
 	for _, b := range bl.Bindings {
@@ -85,8 +93,8 @@ func TestFirstSync(t *testing.T) {
 	if want := []string{"deny-blocked-ips/deny-blocked-ips", "enrich-profile/Enrich profile", "require-mfa-for-admins/require-mfa-for-admins"}; !slices.Equal(order, want) {
 		t.Errorf("post-login order = %v, want %v", order, want)
 	}
-	if len(res.Applied) != 6 {
-		t.Errorf("applied %d steps, want 6", len(res.Applied))
+	if len(res.Applied) != 7 {
+		t.Errorf("applied %d steps, want 7", len(res.Applied))
 	}
 }
 
@@ -97,9 +105,10 @@ func TestSteadyState(t *testing.T) {
 		t.Fatalf("second sync: %v, plan %+v", err, res.Plan.Steps)
 	}
 	assertCalls(t, calls, nil)
-	// Triggers, one page of actions, the bindings of two managed triggers.
-	if n := reads(f.srv); n != 4 {
-		t.Errorf("steady state made %d reads, want 4", n)
+	// Triggers, one page of actions, one page of modules, the bindings of
+	// two managed triggers.
+	if n := reads(f.srv); n != 5 {
+		t.Errorf("steady state made %d reads, want 5", n)
 	}
 }
 
@@ -331,8 +340,8 @@ func TestDryRunWritesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Changes.Steps) != 6 {
-		t.Errorf("dry run planned %d steps, want 6", len(p.Changes.Steps))
+	if len(p.Changes.Steps) != 7 {
+		t.Errorf("dry run planned %d steps, want 7", len(p.Changes.Steps))
 	}
 	assertCalls(t, calls, nil)
 }
@@ -385,8 +394,8 @@ func TestSteadyWithoutTriggerVersions(t *testing.T) {
 	if err != nil || !res.Plan.Empty() || len(calls) != 0 {
 		t.Fatalf("second run: %v, %+v, %q", err, res.Plan.Steps, calls)
 	}
-	if n := reads(f.srv); n != 4 {
-		t.Errorf("steady state made %d reads, want 4", n)
+	if n := reads(f.srv); n != 5 {
+		t.Errorf("steady state made %d reads, want 5", n)
 	}
 }
 

@@ -205,6 +205,9 @@ func (e *Engine) read(ctx context.Context, desired *manifest.Repo, opts diff.Opt
 	if err := desired.Validate(st.Catalogue, st.TriggerOf()); err != nil {
 		return nil, r.Calls(), err
 	}
+	if err := readModules(ctx, r, desired, st, opts); err != nil {
+		return nil, r.Calls(), fmt.Errorf("read the tenant: %w", err)
+	}
 	if err := r.ReadBindings(ctx, st, diff.BindingTriggers(desired, st, opts)); err != nil {
 		return nil, r.Calls(), fmt.Errorf("read the tenant: %w", err)
 	}
@@ -225,6 +228,19 @@ func (e *Engine) planOptions(desired *manifest.Repo) diff.Options {
 		AdoptForeign: e.opts.AdoptForeign, MaxActions: e.opts.MaxActions}
 }
 
+// readModules reads the modules a plan of desired needs, if any (one call
+// a page of them), and the versions of those whose listing cannot tell
+// which version holds the commit.
+func readModules(ctx context.Context, r *live.Reader, desired *manifest.Repo, st *tenant.State, opts diff.Options) error {
+	if !diff.NeedModules(desired, st, opts) {
+		return nil
+	}
+	if err := r.ReadModules(ctx, st); err != nil {
+		return err
+	}
+	return r.ReadModuleVersions(ctx, st, diff.ModuleVersionCandidates(desired, st, opts))
+}
+
 func (e *Engine) needKey(desired *manifest.Repo) error {
 	if e.opts.SecretKey != nil {
 		return nil
@@ -232,6 +248,11 @@ func (e *Engine) needKey(desired *manifest.Repo) error {
 	for _, a := range desired.Actions {
 		if len(a.Secrets) > 0 {
 			return fmt.Errorf("action %s has secrets, and no fingerprint key is configured: set --secret-key-file, or use client credentials", a.Name)
+		}
+	}
+	for _, m := range desired.Modules {
+		if len(m.Secrets) > 0 {
+			return fmt.Errorf("module %s has secrets, and no fingerprint key is configured: set --secret-key-file, or use client credentials", m.Name)
 		}
 	}
 	return nil

@@ -1,6 +1,6 @@
 // Package tenant is the model of an Auth0 tenant's Actions as actionsync
-// reads them: actions with their draft and versions, trigger bindings, and
-// the trigger catalogue, with the vocabulary the Management API defines
+// reads them: actions with their draft and versions, Action Modules with
+// their published versions, trigger bindings, and the trigger catalogue, with the vocabulary the Management API defines
 // (build statuses, the fields of an action) as typed constants.
 //
 // internal/live fills a State; the planner, the exporter and the status
@@ -36,6 +36,9 @@ const (
 	FieldTrigger      Field = "trigger"
 	FieldSecrets      Field = "secrets"
 	FieldOwner        Field = "owner" // the stamp line: who wrote the action
+	// FieldModules is the Action Modules an action pins: which modules, and
+	// which published version of each.
+	FieldModules Field = "modules"
 )
 
 // JoinFields lists fields for a sentence: "code, dependencies".
@@ -86,6 +89,9 @@ type State struct {
 	Actions   []*Action
 	// Bindings holds the ordered bindings of each trigger that was read.
 	Bindings map[string][]Binding
+	// Modules are the tenant's Action Modules; nil when they were not read
+	// (a plan that needs none: see internal/diff.NeedModules).
+	Modules []*Module
 }
 
 // Action is an action of the tenant: its draft, and its deployed version.
@@ -108,6 +114,9 @@ type Action struct {
 	// Versions are loaded only where a plan needs them (a rollback
 	// candidate); nil when not loaded.
 	Versions []Version
+	// Modules are the module versions the draft pins, in the order the
+	// tenant lists them.
+	Modules []ModuleRef
 }
 
 // Version is an immutable version of an action.
@@ -117,6 +126,68 @@ type Version struct {
 	Code         string
 	Runtime      string
 	Dependencies []Dependency
+	// Modules are the module versions the version was built with.
+	Modules []ModuleRef
+}
+
+// ModuleRef is an action's pin of one published version of an Action
+// Module, as the API answers it (ActionModuleReference).
+type ModuleRef struct {
+	ModuleID  string
+	Module    string // the module's name
+	VersionID string
+	Version   int // the version's number
+}
+
+// Module is an Action Module of the tenant: shared code that actions
+// require as actions:<name>, with its own dependencies and secrets. Its
+// draft is what the listing shows; actions pin its published versions.
+type Module struct {
+	ID   string
+	Name string
+	// Code is the draft's code, with actionsync's stamp line if it wrote
+	// one (internal/stamp).
+	Code         string
+	Dependencies []Dependency // sorted by name
+	Secrets      []string     // names; values are never readable
+	// Published is all_changes_published: the latest version holds the
+	// draft.
+	Published bool
+	// Latest is the number of the newest published version; 0 when none.
+	Latest int
+	// Versions are loaded only where a plan needs them (a draft that
+	// differs from the commit, a pin of a version other than the latest);
+	// nil when not loaded. Newest first.
+	Versions []ModuleVersion
+}
+
+// ModuleVersion is an immutable, published version of an Action Module.
+type ModuleVersion struct {
+	ID           string
+	Number       int
+	Code         string
+	Dependencies []Dependency
+	Secrets      []string
+}
+
+// Version returns the loaded version numbered n, or nil.
+func (m *Module) Version(n int) *ModuleVersion {
+	for i := range m.Versions {
+		if m.Versions[i].Number == n {
+			return &m.Versions[i]
+		}
+	}
+	return nil
+}
+
+// Module returns the live module called name, or nil.
+func (s *State) Module(name string) *Module {
+	for _, m := range s.Modules {
+		if m.Name == name {
+			return m
+		}
+	}
+	return nil
 }
 
 // Binding is one binding of a trigger, in order.

@@ -300,12 +300,12 @@ func (t *Transport) claim(write bool) (wait time.Duration, claimed bool) {
 }
 
 // Route is the request's path with ids replaced, for metrics: POST
-// /api/v2/actions/actions/{id}/deploy.
+// /api/v2/actions/actions/{id}/deploy, PATCH /api/v2/actions/modules/{id}.
 func Route(method, path string) string {
 	segs := strings.Split(path, "/")
 	for i := 1; i < len(segs); i++ {
 		prev := segs[i-1]
-		if prev == "versions" || prev == "executions" || prev == "actions" && i >= 2 && segs[i-2] == "actions" {
+		if prev == "versions" || prev == "executions" || (prev == "actions" || prev == "modules") && i >= 2 && segs[i-2] == "actions" {
 			segs[i] = "{id}"
 		}
 	}

@@ -149,6 +149,10 @@ func TestRoute(t *testing.T) {
 		"/api/v2/actions/actions/abc/versions/def/deploy": "GET /api/v2/actions/actions/{id}/versions/{id}/deploy",
 		"/api/v2/actions/triggers/post-login/bindings":    "GET /api/v2/actions/triggers/post-login/bindings",
 		"/api/v2/actions/executions/xyz":                  "GET /api/v2/actions/executions/{id}",
+		"/api/v2/actions/modules":                         "GET /api/v2/actions/modules",
+		"/api/v2/actions/modules/abc/versions":            "GET /api/v2/actions/modules/{id}/versions",
+		"/api/v2/actions/modules/abc/versions/def":        "GET /api/v2/actions/modules/{id}/versions/{id}",
+		"/api/v2/actions/modules/abc/actions":             "GET /api/v2/actions/modules/{id}/actions",
 	} {
 		if got := transport.Route("GET", in); got != want {
 			t.Errorf("Route(%s) = %s, want %s", in, got, want)
