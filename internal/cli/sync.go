@@ -10,6 +10,7 @@ import (
 	"github.com/actionsync/actionsync/internal/daemon"
 	"github.com/actionsync/actionsync/internal/diff"
 	"github.com/actionsync/actionsync/internal/manifest"
+	"github.com/actionsync/actionsync/internal/remote"
 	"github.com/actionsync/actionsync/internal/sync"
 )
 
@@ -21,6 +22,7 @@ type syncCommand struct {
 	daemon daemonFlags
 	dryRun bool
 	once   bool
+	test   bool
 	output string
 	env    auth0Env
 }
@@ -32,6 +34,7 @@ func (c *syncCommand) flags(fs *flag.FlagSet) {
 	c.daemon.bind(fs)
 	fs.BoolVar(&c.dryRun, "dry-run", false, "print the plan and change nothing; exit 2 when changes are pending")
 	fs.BoolVar(&c.once, "once", false, "sync once and exit: 0 when the tenant matches the commit, 1 otherwise")
+	fs.BoolVar(&c.test, "test", false, "tested deploy (--once and the daemon): run each changed action's cases on its built draft through the tenant's test endpoint, and deploy only the actions whose cases pass")
 	fs.StringVar(&c.output, "output", "text", "text, markdown (a PR comment) or json")
 }
 
@@ -41,6 +44,9 @@ func (c *syncCommand) validate() error {
 		c.env.checkBuiltin(!c.dryRun && !c.once && c.repo.isURL()), oneOf("output", c.output, "text", "markdown", "json")}
 	if c.dryRun && c.once {
 		errs = append(errs, errors.New("--dry-run and --once exclude each other"))
+	}
+	if c.dryRun && c.test {
+		errs = append(errs, errors.New("--test is for --once and the daemon: a dry run builds no draft to test (actionsync test runs the cases locally)"))
 	}
 	if c.daemon.elect && (c.dryRun || c.once) {
 		errs = append(errs, errors.New("--leader-elect is for the daemon, not --dry-run or --once"))
@@ -56,7 +62,11 @@ func (c *syncCommand) run(ctx context.Context, out streams) (int, error) {
 		return exitError, err
 	}
 	src := c.repo.source()
-	eng := sync.New(conn.api, src, c.engine.options(conn, log))
+	opts := c.engine.options(conn, log)
+	if c.test {
+		opts.Gate = &remote.Gate{API: conn.api.Action, Parallel: c.engine.parallel}
+	}
+	eng := sync.New(conn.api, src, opts)
 	switch {
 	case c.dryRun:
 		return dryRun(ctx, eng, c.output, out)
