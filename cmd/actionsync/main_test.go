@@ -161,6 +161,11 @@ func TestFlagValidation(t *testing.T) {
 		{"env twin", []string{"--dry-run", "--repo", "."}, []string{"ACTIONSYNC_OUTPUT=xml"}, `--output "xml"`},
 		{"plain http beyond loopback", []string{"--once", "--repo", "."}, []string{"AUTH0_DOMAIN=http://example.com", "AUTH0_ACCESS_TOKEN=x"}, "loopback addresses only"},
 		{"domain without credentials", []string{"--once", "--repo", "."}, []string{"AUTH0_DOMAIN=tenant.eu.auth0.com"}, "AUTH0_CLIENT_ID"},
+		{"a dry run is not tested", []string{"--dry-run", "--test", "--repo", "."}, nil, "--test is for --once and the daemon"},
+		{"remote tests need credentials", []string{"test", "--remote", "--repo", "."}, []string{"AUTH0_DOMAIN=tenant.eu.auth0.com"}, "AUTH0_CLIENT_ID"},
+		{"remote tests in CI need a domain", []string{"test", "--remote", "--repo", "."}, []string{"CI=true"}, "AUTH0_DOMAIN is not set"},
+		{"markdown limit", []string{"test", "--repo", ".", "--markdown-limit", "10"}, nil, "--markdown-limit 10: want 500 or more"},
+		{"test time limit", []string{"local-tenant", "--test-timeout", "0s"}, nil, "--test-timeout 0s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := run(t, t.TempDir(), tc.env, tc.args...)

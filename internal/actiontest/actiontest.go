@@ -10,8 +10,8 @@
 // a realistic default for the trigger), optional secret overrides, and what
 // must happen: the api calls in order (expect), a throw (throws), or both.
 // docs/TESTS.md is the reference. Cases run through a Runner: node.Runner
-// runs them locally; a runner on the Management API's test endpoint can run
-// the same cases on a tenant.
+// runs them locally; internal/remote runs the same cases on a tenant,
+// through the Management API's test endpoint.
 package actiontest
 
 import (
@@ -37,6 +37,14 @@ type Runner interface {
 }
 
 var _ Runner = (*node.Runner)(nil)
+
+// Skipper is a Runner that cannot run some cases as they are written (a
+// tenant's test endpoint cannot take per-case secrets). Skip says why it
+// cannot run c, or "" when it can; a case it cannot run is reported as
+// skipped with that reason, never run differently from how it is written.
+type Skipper interface {
+	Skip(c *Case) string
+}
 
 // Case is one test case.
 type Case struct {

@@ -22,9 +22,9 @@ const FormatVersion = 1
 // JSON report has them all.
 const markdownLogLines = 40
 
-var labels = map[Status]string{StatusPass: "PASS ", StatusFail: "FAIL ", StatusError: "ERROR"}
+var labels = map[Status]string{StatusPass: "PASS ", StatusFail: "FAIL ", StatusError: "ERROR", StatusSkip: "SKIP "}
 
-var icons = map[Status]string{StatusPass: "✅ pass", StatusFail: "❌ fail", StatusError: "⚠️ error"}
+var icons = map[Status]string{StatusPass: "✅ pass", StatusFail: "❌ fail", StatusError: "⚠️ error", StatusSkip: "⏭️ skip"}
 
 // Text writes the report for a terminal: a line per case, with the reason
 // and the logs under each that did not pass, then the summary. Names are
@@ -63,7 +63,7 @@ func quoteIfOdd(s string) string {
 }
 
 // Markdown writes the report as a section of a pull-request comment: the
-// summary, a table of the cases (errors, then failures, then passes), then
+// summary, a table of the cases (errors, then failures, then skips, then passes), then
 // a collapsible section per case that did not pass. Every name and message
 // is escaped; code's output appears only inside code fences. It stays under
 // limit bytes (MarkdownLimit when 0), cut with a line that says so.
@@ -189,20 +189,36 @@ func mdCode(s string) string {
 
 // JSON writes the report in the documented schema (docs/TESTS.md).
 func (r *Report) JSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(r.jsonReport())
+}
+
+// MarshalJSON encodes the report in the schema JSON writes, so that it can
+// be a field of a larger document (the --once --test summary).
+func (r *Report) MarshalJSON() ([]byte, error) {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r.jsonReport()); err != nil {
+		return nil, err
+	}
+	return []byte(b.String()), nil
+}
+
+func (r *Report) jsonReport() jsonReport {
 	out := jsonReport{
 		FormatVersion: FormatVersion,
 		Summary: jsonSummary{Total: len(r.Results), Passed: r.Count(StatusPass),
-			Failed: r.Count(StatusFail), Errors: r.Count(StatusError)},
+			Failed: r.Count(StatusFail), Errors: r.Count(StatusError), Skipped: r.Count(StatusSkip)},
 		DurationMS: r.Duration.Milliseconds(),
 		Results:    make([]jsonResult, len(r.Results)),
 	}
 	for i, res := range r.Results {
 		out.Results[i] = res.json()
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(out)
+	return out
 }
 
 type jsonReport struct {
@@ -213,10 +229,11 @@ type jsonReport struct {
 }
 
 type jsonSummary struct {
-	Total  int `json:"total"`
-	Passed int `json:"passed"`
-	Failed int `json:"failed"`
-	Errors int `json:"errors"`
+	Total   int `json:"total"`
+	Passed  int `json:"passed"`
+	Failed  int `json:"failed"`
+	Errors  int `json:"errors"`
+	Skipped int `json:"skipped"`
 }
 
 type jsonResult struct {
@@ -232,6 +249,7 @@ type jsonResult struct {
 	Thrown     *node.Error `json:"thrown,omitempty"`
 	TimedOut   bool        `json:"timed_out,omitempty"`
 	DeniedBy   string      `json:"denied_by,omitempty"`
+	Executions []string    `json:"executions,omitempty"`
 	Logs       []node.Log  `json:"logs"`
 	DurationMS int64       `json:"duration_ms"`
 }
@@ -246,7 +264,7 @@ func (res Result) json() jsonResult {
 	c := res.Case
 	out := jsonResult{Name: c.Name, Kind: "action", Action: c.Action, Trigger: c.Trigger, File: c.File, Line: c.Line,
 		Status: res.Status, Reason: res.Reason, Calls: []jsonCall{}, Thrown: res.Thrown, TimedOut: res.TimedOut,
-		DeniedBy: res.DeniedBy, Logs: res.Logs, DurationMS: res.Duration.Milliseconds()}
+		DeniedBy: res.DeniedBy, Executions: res.Executions, Logs: res.Logs, DurationMS: res.Duration.Milliseconds()}
 	if c.Flow() {
 		out.Kind = "flow"
 	}

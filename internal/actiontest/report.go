@@ -21,6 +21,11 @@ const (
 	// StatusError: it could not run (node or npm missing, a dependency that
 	// could not be installed, a flow binding an action the repo lacks).
 	StatusError Status = "error"
+	// StatusSkip: it was not run, for a reason that is no fault of the
+	// code: the runner cannot do what the case asks (a tenant cannot take
+	// per-case secrets), or what it tests is not going to run (a tested
+	// deploy held back an action of its flow).
+	StatusSkip Status = "skip"
 )
 
 // Result is one case's outcome.
@@ -42,7 +47,10 @@ type Result struct {
 	TimedOut bool
 	// DeniedBy names the action whose deny stopped a flow.
 	DeniedBy string
-	Duration time.Duration
+	// Executions are the tenant's ids of the executions of the case, one
+	// per action run, when a tenant ran it and said.
+	Executions []string
+	Duration   time.Duration
 }
 
 // Report is the outcome of a run, one Result per case in the suite's order.
@@ -62,8 +70,12 @@ func (r *Report) Count(status Status) int {
 	return n
 }
 
-// Passed reports whether every case passed (exit code 0).
-func (r *Report) Passed() bool { return r.Count(StatusPass) == len(r.Results) }
+// Passed reports whether no case failed or erred (exit code 0): every
+// case passed or was skipped.
+func (r *Report) Passed() bool { return r.Count(StatusFail)+r.Count(StatusError) == 0 }
+
+// Failed reports whether res failed or erred.
+func (res Result) Failed() bool { return res.Status == StatusFail || res.Status == StatusError }
 
 // FailedActions names the actions with a case of their own that failed or
 // erred, sorted: the ones a tested deploy holds back. Flow cases concern a
@@ -71,7 +83,7 @@ func (r *Report) Passed() bool { return r.Count(StatusPass) == len(r.Results) }
 func (r *Report) FailedActions() []string {
 	var names []string
 	for _, res := range r.Results {
-		if res.Status != StatusPass && !res.Case.Flow() && !slices.Contains(names, res.Case.Action) {
+		if res.Failed() && !res.Case.Flow() && !slices.Contains(names, res.Case.Action) {
 			names = append(names, res.Case.Action)
 		}
 	}
@@ -89,14 +101,18 @@ func (r *Report) Summary() string {
 	if len(r.Results) == 1 {
 		cases = "case"
 	}
-	return fmt.Sprintf("%d %s: %d passed, %d failed, %d %s", len(r.Results), cases, r.Count(StatusPass), r.Count(StatusFail), r.Count(StatusError), errs)
+	s := fmt.Sprintf("%d %s: %d passed, %d failed, %d %s", len(r.Results), cases, r.Count(StatusPass), r.Count(StatusFail), r.Count(StatusError), errs)
+	if n := r.Count(StatusSkip); n > 0 {
+		s += fmt.Sprintf(", %d skipped", n)
+	}
+	return s
 }
 
-// ordered returns the results with errors first, then failures, then
+// ordered returns the results with errors first, then failures, skips and
 // passes, each in the suite's order: what a reader must see comes first.
 func (r *Report) ordered() []Result {
 	out := slices.Clone(r.Results)
-	rank := map[Status]int{StatusError: 0, StatusFail: 1, StatusPass: 2}
+	rank := map[Status]int{StatusError: 0, StatusFail: 1, StatusSkip: 2, StatusPass: 3}
 	slices.SortStableFunc(out, func(a, b Result) int { return rank[a.Status] - rank[b.Status] })
 	return out
 }
@@ -107,6 +123,9 @@ func (res Result) details() []string {
 	lines := strings.Split(sanitize(res.Reason), "\n")
 	if res.DeniedBy != "" {
 		lines = append(lines, "denied by "+res.DeniedBy)
+	}
+	if len(res.Executions) > 0 {
+		lines = append(lines, "executions on the tenant: "+sanitize(strings.Join(res.Executions, ", ")))
 	}
 	if len(res.Logs) > 0 {
 		lines = append(lines, "logs:")

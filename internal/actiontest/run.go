@@ -39,6 +39,30 @@ func (s *Suite) Select(names ...string) (*Suite, error) {
 	return out, nil
 }
 
+// Filter returns the suite of the cases keep keeps, in order.
+func (s *Suite) Filter(keep func(*Case) bool) *Suite {
+	out := &Suite{repo: s.repo}
+	for _, c := range s.Cases {
+		if keep(c) {
+			out.Cases = append(out.Cases, c)
+		}
+	}
+	return out
+}
+
+// Skip reports every case of the suite as skipped, for reason, without
+// running any.
+func (s *Suite) Skip(reason string) *Report {
+	rep := &Report{Results: make([]Result, len(s.Cases))}
+	for i, c := range s.Cases {
+		rep.Results[i] = Result{Case: c, Status: StatusSkip, Reason: reason}
+	}
+	return rep
+}
+
+// Bound names the actions bound to trigger in triggers.yaml, in order.
+func (s *Suite) Bound(trigger string) []string { return s.bound(trigger) }
+
 // bound names the actions bound to trigger, in order.
 func (s *Suite) bound(trigger string) []string {
 	t := s.repo.Trigger(trigger)
@@ -84,6 +108,12 @@ func (s *Suite) Run(ctx context.Context, r Runner, opts RunOptions) *Report {
 
 func (s *Suite) runCase(ctx context.Context, r Runner, c *Case) Result {
 	res := Result{Case: c}
+	if sk, ok := r.(Skipper); ok {
+		if why := sk.Skip(c); why != "" {
+			res.Status, res.Reason = StatusSkip, why
+			return res
+		}
+	}
 	actions, err := s.actions(c)
 	if err != nil {
 		return res.failed(StatusError, err)
@@ -97,6 +127,11 @@ func (s *Suite) runCase(ctx context.Context, r Runner, c *Case) Result {
 	}
 	res.Calls, res.Logs, res.Thrown = out.Calls, out.Logs, out.Error
 	res.TimedOut, res.DeniedBy, res.Duration = out.TimedOut, out.DeniedBy, out.Duration
+	for _, a := range out.Actions {
+		if a.Execution != "" {
+			res.Executions = append(res.Executions, a.Execution)
+		}
+	}
 	res.Status, res.Reason = judge(c, out)
 	return res
 }

@@ -1,6 +1,7 @@
 package actiontest_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -285,5 +286,70 @@ func TestActionsRunWithTheirModules(t *testing.T) {
 	}
 	if strings.Contains(text.String(), secretValues["SET"]) {
 		t.Error("the report shows the module's secret")
+	}
+}
+
+// skipping runs cases under node but for those that set secrets, which it
+// skips, as a tenant does; it says each run was execution "x-<action>".
+type skipping struct{ *node.Runner }
+
+func (s skipping) Skip(c *actiontest.Case) string {
+	if len(c.Secrets) > 0 {
+		return "no secrets here"
+	}
+	return ""
+}
+
+func (s skipping) Run(ctx context.Context, event map[string]any, actions ...node.Action) (*node.Result, error) {
+	res, err := s.Runner.Run(ctx, event, actions...)
+	if res != nil {
+		for i := range res.Actions {
+			res.Actions[i].Execution = "x-" + res.Actions[i].Name
+		}
+	}
+	return res, err
+}
+
+// TestSkips: a Skipper's skipped cases are reported with its reason, count
+// as no failure, and show in every rendering; a report can be made of
+// skipped cases alone; the executions a runner reports are kept.
+func TestSkips(t *testing.T) {
+	_, suite := loadRepo(t, "testdata/run")
+	leaky := suite.Filter(func(c *actiontest.Case) bool { return c.Action == "leaky" && c.Name != "throws its key, masked" })
+	rep := leaky.Run(t.Context(), skipping{runner(t)}, actiontest.RunOptions{})
+	if got := rep.Summary(); got != "2 cases: 1 passed, 0 failed, 0 errors, 1 skipped" || !rep.Passed() {
+		t.Errorf("summary %q, passed %v", got, rep.Passed())
+	}
+	skipped := result(t, rep, "leaky", "fails and masks an override")
+	if skipped.Status != actiontest.StatusSkip || skipped.Reason != "no secrets here" || skipped.Duration != 0 {
+		t.Errorf("the case with secrets: %+v", skipped)
+	}
+	if ran := result(t, rep, "leaky", "passes its key to api, masked"); !slices.Equal(ran.Executions, []string{"x-leaky"}) {
+		t.Errorf("executions %v", ran.Executions)
+	}
+	var text, md, js strings.Builder
+	rep.Text(&text)
+	rep.Markdown(&md, 0)
+	rep.JSON(&js)
+	for name, want := range map[string][]string{
+		"text":     {`SKIP  leaky "fails and masks an override"`, "      no secrets here"},
+		"markdown": {"| ⏭️ skip | fails and masks an override |"},
+		"json":     {`"status": "skip"`, `"skipped": 1`, `"executions": [`},
+	} {
+		got := map[string]string{"text": text.String(), "markdown": md.String(), "json": js.String()}[name]
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s lacks %q:\n%s", name, w, got)
+			}
+		}
+	}
+
+	flows := suite.Filter(func(c *actiontest.Case) bool { return c.Flow() })
+	all := flows.Skip("held back")
+	if len(all.Results) != 5 || all.Count(actiontest.StatusSkip) != 5 || !all.Passed() || all.Results[0].Reason != "held back" {
+		t.Errorf("Skip: %s", all.Summary())
+	}
+	if got := flows.Bound("post-login"); !slices.Equal(got, []string{"gate", "claims"}) {
+		t.Errorf("Bound: %v", got)
 	}
 }

@@ -51,7 +51,7 @@ const defaultCommand = "sync"
 func table() []entry {
 	return []entry{
 		{"sync", "make the tenant match the commit: --dry-run previews, --once applies and exits, otherwise a daemon (the default command)", func() command { return &syncCommand{} }},
-		{"test", "run the repo's action and flow test cases under Node.js on this machine, with no tenant (ACTION... selects)", func() command { return &testCommand{} }},
+		{"test", "run the repo's action and flow test cases under Node.js on this machine, with no tenant, or with --remote on the tenant's drafts (ACTION... selects)", func() command { return &testCommand{} }},
 		{"status", "which commit the tenant runs: per action its live version and the commit it matches; exit 0 all match, 2 anything differs", func() command { return &statusCommand{} }},
 		{"export", "write the tenant's actions in the repo format, to start a repo from a tenant", func() command { return &exportCommand{} }},
 		{"local-tenant", "serve a local Auth0 tenant (the Actions API) for demos, tests and other tools", func() command { return &localTenantCommand{} }},

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/actionsync/actionsync/internal/localtenant"
+	"github.com/actionsync/actionsync/internal/node"
 )
 
 // localTenantCommand is `actionsync local-tenant`: it serves a local tenant
@@ -37,6 +38,7 @@ type localTenantCommand struct {
 	clientSecret string
 	registry     string
 	npmCache     string
+	testTimeout  time.Duration
 	maxActions   int
 	log          logFlags
 }
@@ -49,6 +51,8 @@ func (c *localTenantCommand) validate() error {
 		return fmt.Errorf("--rate-limit %d: want 0 (none) or more", c.rateLimit)
 	case c.buildDelay < 0:
 		return fmt.Errorf("--build-delay %v: want 0 or more", c.buildDelay)
+	case c.testTimeout <= 0:
+		return fmt.Errorf("--test-timeout %v: want more than 0", c.testTimeout)
 	case (c.clientID == "") != (c.clientSecret == ""):
 		return errors.New("--client-id and --client-secret go together")
 	case c.cert != "" && !c.tls:
@@ -72,6 +76,7 @@ func (c *localTenantCommand) flags(fs *flag.FlagSet) {
 	bindMaxActions(fs, &c.maxActions)
 	fs.StringVar(&c.registry, "npm-registry", "", "npm registry builds look dependencies up in, such as https://registry.npmjs.org (default: check their form only)")
 	fs.StringVar(&c.npmCache, "npm-cache", "", "where the test endpoint installs actions' and modules' npm dependencies (default: none; a require of one throws)")
+	fs.DurationVar(&c.testTimeout, "test-timeout", node.DefaultTimeout, "bound on one run of the test endpoint: Auth0's limit on an execution")
 }
 
 func (c *localTenantCommand) run(ctx context.Context, out streams) (int, error) {
@@ -84,7 +89,7 @@ func (c *localTenantCommand) run(ctx context.Context, out streams) (int, error) 
 func (c *localTenantCommand) serve(ctx context.Context, log *slog.Logger) error {
 	opts := localtenant.Options{
 		BuildDelay: c.buildDelay, RateLimit: c.rateLimit, Faults: c.faults, StatePath: c.state,
-		ClientID: c.clientID, ClientSecret: c.clientSecret, Registry: c.registry, NPMCache: c.npmCache, MaxActions: c.maxActions, Logger: log,
+		ClientID: c.clientID, ClientSecret: c.clientSecret, Registry: c.registry, NPMCache: c.npmCache, TestTimeout: c.testTimeout, MaxActions: c.maxActions, Logger: log,
 	}
 	if c.requestLog != "" {
 		f, err := os.OpenFile(c.requestLog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)

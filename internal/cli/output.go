@@ -36,13 +36,19 @@ func render(r report, output string, w io.Writer) error {
 }
 
 // renderResult writes what --once did: the summary schema of docs/PLAN.md
-// as JSON, or a few lines of text.
+// as JSON, or a few lines of text, followed under --test by the test
+// report (as text, or as a markdown section for --output markdown).
 func renderResult(res *sync.Result, output string, w io.Writer) error {
 	if output == "json" {
 		return writeJSON(w, res)
 	}
-	_, err := io.WriteString(w, summary(res))
-	return err
+	if _, err := io.WriteString(w, summary(res)); err != nil || res.Tests == nil || len(res.Tests.Results) == 0 {
+		return err
+	}
+	if _, err := io.WriteString(w, "\n"); err != nil {
+		return err
+	}
+	return render(res.Tests, output, w)
 }
 
 // textual is a command's result that renders as text, or as JSON in its

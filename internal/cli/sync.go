@@ -11,6 +11,7 @@ import (
 	"github.com/actionsync/actionsync/internal/daemon"
 	"github.com/actionsync/actionsync/internal/diff"
 	"github.com/actionsync/actionsync/internal/manifest"
+	"github.com/actionsync/actionsync/internal/remote"
 	"github.com/actionsync/actionsync/internal/sync"
 )
 
@@ -22,6 +23,7 @@ type syncCommand struct {
 	daemon  daemonFlags
 	dryRun  bool
 	once    bool
+	test    bool
 	output  string
 	envName string
 	env     auth0Env
@@ -34,6 +36,7 @@ func (c *syncCommand) flags(fs *flag.FlagSet) {
 	c.daemon.bind(fs)
 	fs.BoolVar(&c.dryRun, "dry-run", false, "print the plan and change nothing; exit 2 when changes are pending")
 	fs.BoolVar(&c.once, "once", false, "sync once and exit: 0 when the tenant matches the commit, 1 otherwise")
+	fs.BoolVar(&c.test, "test", false, "tested deploy (--once and the daemon): run each changed action's cases on its built draft through the tenant's test endpoint, and deploy only the actions whose cases pass")
 	fs.StringVar(&c.output, "output", "text", "text, markdown (a PR comment) or json")
 	bindEnv(fs, &c.envName, "; all for every one (--dry-run: a section each; the daemon: syncs each)")
 }
@@ -51,6 +54,9 @@ func (c *syncCommand) validate() error {
 	}
 	if c.dryRun && c.once {
 		errs = append(errs, errors.New("--dry-run and --once exclude each other"))
+	}
+	if c.dryRun && c.test {
+		errs = append(errs, errors.New("--test is for --once and the daemon: a dry run builds no draft to test (actionsync test runs the cases locally)"))
 	}
 	if c.daemon.elect && (c.dryRun || c.once) {
 		errs = append(errs, errors.New("--leader-elect is for the daemon, not --dry-run or --once"))
@@ -110,6 +116,9 @@ func (c *syncCommand) newEngine(ctx context.Context, t target, observe func(stri
 	}
 	opts := c.engine.options(conn, log)
 	opts.Manifest.Environment = t.name
+	if c.test {
+		opts.Gate = &remote.Gate{API: conn.api.Action, Parallel: c.engine.parallel}
+	}
 	return sync.New(conn.api, t.src, opts), nil
 }
 

@@ -60,6 +60,10 @@ type Options struct {
 	// Node is the path of the node binary that runs action tests; "" looks
 	// for node on PATH, "-" disables running code.
 	Node string
+	// TestTimeout bounds one run of the test endpoint, as Auth0 bounds an
+	// execution; 0 means Auth0's 20 seconds (node.DefaultTimeout). Tests
+	// of code that runs too long set a shorter one.
+	TestTimeout time.Duration
 	// NPMCache, when set, is where the test endpoint installs an action's
 	// (and its modules') npm dependencies, once per distinct set, so code
 	// that requires one runs; unset, such a require throws.

@@ -11,9 +11,6 @@ import (
 	"github.com/actionsync/actionsync/internal/node"
 )
 
-// testTimeout bounds one run of an action's code, as Auth0 bounds executions.
-const testTimeout = node.DefaultTimeout
-
 type runResult struct {
 	APICalls   []any          `json:"api_calls"`
 	Logs       string         `json:"logs"`
@@ -31,7 +28,7 @@ func (t *Tenant) run(ctx context.Context, a node.Action, event map[string]any) r
 	if t.opts.Node == "-" {
 		return errorResult("running action code is disabled on this local tenant")
 	}
-	r := &node.Runner{Node: t.opts.Node, Timeout: testTimeout, Cache: t.opts.NPMCache}
+	r := &node.Runner{Node: t.opts.Node, Timeout: t.opts.TestTimeout, Cache: t.opts.NPMCache}
 	res, err := r.Run(ctx, event, a)
 	switch {
 	case errors.Is(err, node.ErrNoNode) && t.opts.Node == "":

@@ -9,6 +9,12 @@ import (
 	"strings"
 )
 
+// MaskResult replaces every secret value of actions and their modules with
+// Mask wherever res could show it, as Run does with its own results. A
+// runner that gets its results elsewhere (a tenant's test endpoint) masks
+// them with it.
+func MaskResult(res *Result, actions []Action) { newMasker(actions).result(res) }
+
 // masker replaces secret values with Mask.
 type masker struct {
 	values []string

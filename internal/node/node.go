@@ -125,6 +125,9 @@ type ActionRun struct {
 	Duration time.Duration
 	// Error is set when the action threw or ran out of time.
 	Error *Error
+	// Execution is the id of the tenant's execution of the action, when a
+	// tenant ran it (the Management API's test endpoint) and said which.
+	Execution string
 }
 
 // Call is one call on the api object.

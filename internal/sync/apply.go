@@ -39,8 +39,10 @@ const (
 // others go on. The error joins a *StepError for every failed step.
 func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 	res := &Result{Revision: p.Revision, Plan: p.Changes, Applied: []StepResult{}, Reads: p.Reads}
+	g := e.gating(p)
+	defer func() { res.Tests = g.report() }()
 	for cur := p; !cur.Changes.Empty(); {
-		applied := e.applyRound(ctx, cur)
+		applied := e.applyRound(ctx, cur, g)
 		stale := slices.ContainsFunc(applied, StepResult.stale)
 		if !stale || res.Replans == MaxReplans || ctx.Err() != nil {
 			res.Applied = append(res.Applied, applied...)
@@ -54,6 +56,7 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 			return res, errors.Join(stepErrors(res.Applied), fmt.Errorf("plan again: %w", err))
 		}
 		res.Reads += next.Reads
+		next.cases = p.cases
 		cur = next
 	}
 	return res, stepErrors(res.Applied)
@@ -69,21 +72,28 @@ type run struct {
 	watch   *watcher
 	slots   chan struct{}
 	modules *modules
+	gate    *gating // nil without Options.Gate
 }
 
 // applyRound makes one plan's changes as a pipeline: every module's and
 // every action's write at once (paced by the slots and the rate limit), an
 // action that uses a module written once its version is published, each
-// action deployed as soon as its build is seen done, each trigger's
-// bindings once the actions it names are done, then the deletes: actions',
-// then modules'.
-func (e *Engine) applyRound(ctx context.Context, p *Plan) []StepResult {
+// action deployed as soon as its build is seen done (and, under a Gate, its
+// cases pass), each trigger's bindings once the actions it names are done,
+// then the deletes: actions', then modules'.
+func (e *Engine) applyRound(ctx context.Context, p *Plan, g *gating) []StepResult {
+	r, ctx, stop := e.start(ctx, p, g)
+	defer stop()
+	return r.apply(ctx)
+}
+
+// start starts a round's run on p, and its watcher until stop.
+func (e *Engine) start(ctx context.Context, p *Plan, g *gating) (*run, context.Context, func()) {
 	ctx, cancel := context.WithCancel(ctx)
-	r := &run{Engine: e, plan: p, log: e.log.With("commit", p.Revision), reader: live.NewReader(e.api), slots: make(chan struct{}, e.opts.Parallel)}
+	r := &run{Engine: e, plan: p, log: e.log.With("commit", p.Revision), reader: live.NewReader(e.api), slots: make(chan struct{}, e.opts.Parallel), gate: g}
 	r.watch = newWatcher(r)
 	go r.watch.loop(ctx)
-	defer func() { cancel(); <-r.watch.done }()
-	return r.apply(ctx)
+	return r, ctx, func() { cancel(); <-r.watch.done }
 }
 
 func (r *run) apply(ctx context.Context) []StepResult {
@@ -128,9 +138,10 @@ func (r *run) apply(ctx context.Context) []StepResult {
 			})
 		}
 	}
+	flows := r.flowSteps(ctx, &wg, outcome)
 	wg.Wait()
 	r.deletes(ctx, steps, out)
-	return out
+	return append(out, flows...)
 }
 
 // deletes runs the delete steps, last: an action's delete waits for the
@@ -162,7 +173,7 @@ func (r *run) deletes(ctx context.Context, steps []diff.Step, out []StepResult) 
 func (r *run) guard(s diff.Step, step func() StepResult) (res StepResult) {
 	subject := s.Action
 	switch {
-	case s.Kind == diff.Bind:
+	case s.Kind == diff.Bind || s.Kind == FlowTest:
 		subject = s.Trigger
 	case s.Kind.IsModule():
 		subject = s.Module
@@ -201,35 +212,54 @@ func (r *run) applyAction(ctx context.Context, s diff.Step) StepResult {
 
 // actionStep brings one action to the commit and returns the number of the
 // version it deployed. An action that uses modules first waits for their
-// steps: it pins the versions they make.
+// steps: it pins the versions they make. Under a Gate a rollback is written
+// as an update, so that the draft deployed is one its cases ran on.
 func (r *run) actionStep(ctx context.Context, log *slog.Logger, a *manifest.Action, s diff.Step) (int, error) {
 	pins, err := r.pins(ctx, a)
 	if err != nil {
 		return 0, err
 	}
-	switch s.Kind {
-	case diff.Rollback:
+	if s.Kind == diff.Rollback && r.gate == nil {
 		return r.rollback(ctx, s)
+	}
+	d, err := r.writeDraft(ctx, log, a, s, pins)
+	if err != nil {
+		return 0, err
+	}
+	return r.deployWhenBuilt(ctx, a, d)
+}
+
+// draft is an action's draft as a step left it: the action's id, the
+// module versions it pins, and when it was written (zero for a draft
+// already the commit's and read built, which needs no wait).
+type draft struct {
+	id    string
+	pins  []diff.Pin
+	since time.Time
+}
+
+// writeDraft brings a's draft to the commit (a rollback as an update),
+// pinning pins.
+func (r *run) writeDraft(ctx context.Context, log *slog.Logger, a *manifest.Action, s diff.Step, pins []diff.Pin) (draft, error) {
+	switch s.Kind {
 	case diff.Create:
 		id, err := r.create(ctx, log, a, pins)
-		if err != nil {
-			return 0, err
-		}
-		return r.deployWhenBuilt(ctx, a, pins, id, time.Now())
-	case diff.Update, diff.Adopt:
+		return draft{id, pins, time.Now()}, err
+	case diff.Update, diff.Adopt, diff.Rollback:
 		err := r.call(ctx, func() error { return r.api.Update(ctx, s.ActionID, r.changes(a, pins, s.Fields)) })
 		if err != nil {
-			return 0, fmt.Errorf("update: %w", staleIfGone(err))
+			return draft{}, fmt.Errorf("update: %w", staleIfGone(err))
 		}
-		return r.deployWhenBuilt(ctx, a, pins, s.ActionID, time.Now())
+		return draft{s.ActionID, pins, time.Now()}, nil
 	}
 	// A deploy of a draft that already matches, with the pins it has: as
 	// read, it may be built.
 	l := r.plan.live.Action(a.Name)
+	d := draft{s.ActionID, diff.DraftPins(l), time.Now()}
 	if l.Status == tenant.StatusBuilt {
-		return r.deployWhenBuilt(ctx, a, diff.DraftPins(l), s.ActionID, time.Time{})
+		d.since = time.Time{}
 	}
-	return r.deployWhenBuilt(ctx, a, diff.DraftPins(l), s.ActionID, time.Now())
+	return d, nil
 }
 
 // rollback deploys an earlier version, the draft following it.
@@ -246,15 +276,19 @@ func (r *run) rollback(ctx context.Context, s diff.Step) (int, error) {
 	return v.Number, r.confirmDeployed(ctx, s.ActionID, v)
 }
 
-// deployWhenBuilt waits for the draft written at since to be built (no
-// wait when since is zero: the draft was read built), then deploys it.
-func (r *run) deployWhenBuilt(ctx context.Context, a *manifest.Action, pins []diff.Pin, id string, since time.Time) (int, error) {
+// deployWhenBuilt waits for the draft d to be built (no wait when it was
+// read built), then, once a Gate passes its cases, deploys it.
+func (r *run) deployWhenBuilt(ctx context.Context, a *manifest.Action, d draft) (int, error) {
+	id, since := d.id, d.since
 	var err error
 	for range deployAttempts {
 		if !since.IsZero() {
-			if err := r.watch.await(ctx, id, since, true, r.builtCheck(a, pins)); err != nil {
+			if err := r.watch.await(ctx, id, since, true, r.builtCheck(a, d.pins)); err != nil {
 				return 0, err
 			}
+		}
+		if err := r.testAction(ctx, a, id); err != nil {
+			return 0, err
 		}
 		var v *management.ActionVersion
 		err = r.call(ctx, func() (err error) { v, err = r.api.Deploy(ctx, id); return err })
@@ -408,14 +442,16 @@ func (r *run) code(a *manifest.Action) string {
 // is the trigger.
 func (r *run) bind(ctx context.Context, s diff.Step, outcome func(string) (bool, error)) StepResult {
 	res := StepResult{Kind: diff.Bind, Subject: s.Trigger}
-	failed := map[string]bool{}
-	for _, b := range s.Bindings {
-		ok, err := outcome(b.Action)
-		if ok && isStale(err) {
-			res.Err = stale("%s is planned again", b.Action)
-			return res
-		}
-		failed[b.Action] = ok && err != nil
+	names := make([]string, len(s.Bindings))
+	for i, b := range s.Bindings {
+		names[i] = b.Action
+	}
+	failed, err := awaitSteps(names, outcome)
+	if err == nil {
+		err = r.testFlow(ctx, s.Trigger, failed)
+	}
+	if res.Err = err; err != nil {
+		return res
 	}
 	var fresh []tenant.Binding
 	if res.Err = r.call(ctx, func() (err error) { fresh, err = r.reader.Bindings(ctx, s.Trigger); return err }); res.Err != nil {

@@ -11,7 +11,12 @@
 // wait, and rounds follow the builds: first look once the typical build
 // time seen so far has passed, then back off. A deploy answered with a
 // built version costs no further read. Each trigger's bindings are written
-// once every action they name is done, and deletes come last.
+// once every action they name is done, and deletes come last. Under a Gate
+// (a tested deploy), an action's cases run on its built draft before its
+// deploy, and a trigger's flow cases before its bindings are written; a
+// failing case holds back what it guards (see Gate). Drafts runs the same
+// pipeline's writes and build waits without deploying, for tests on the
+// tenant.
 //
 // One writer at a time, and never a lost binding: another writer (a second
 // CI job, a person in the dashboard) may change the tenant while Apply
@@ -36,6 +41,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/actionsync/actionsync/internal/actiontest"
 	"github.com/actionsync/actionsync/internal/diff"
 	"github.com/actionsync/actionsync/internal/live"
 	"github.com/actionsync/actionsync/internal/manifest"
@@ -92,7 +98,11 @@ type Options struct {
 	Poll time.Duration
 	// BuildTimeout bounds the wait for one build; 0 means 5 minutes.
 	BuildTimeout time.Duration
-	Logger       *slog.Logger
+	// Gate, when set, makes Apply a tested deploy (--test): Plan loads the
+	// commit's test cases, and Gate runs them on the built drafts before
+	// they are deployed and bound (see Gate).
+	Gate   Gate
+	Logger *slog.Logger
 }
 
 // Engine syncs one source into one tenant. It keeps no state between calls
@@ -146,6 +156,7 @@ type Plan struct {
 
 	desired *manifest.Repo
 	live    *tenant.State
+	cases   *actiontest.Suite // the commit's test cases, under a Gate
 }
 
 // Provenance is the stamp of the named action's draft as the tenant keeps
@@ -175,7 +186,15 @@ func (e *Engine) Plan(ctx context.Context) (*Plan, error) {
 	if err := e.needKey(desired); err != nil {
 		return nil, err
 	}
-	return e.planFrom(ctx, rev, desired)
+	cases, err := e.loadCases(fsys, desired)
+	if err != nil {
+		return nil, err
+	}
+	p, err := e.planFrom(ctx, rev, desired)
+	if p != nil {
+		p.cases = cases
+	}
+	return p, err
 }
 
 // planFrom reads the tenant and plans desired, the commit rev.

@@ -150,7 +150,9 @@ func newFixture(t testing.TB, files map[string]string, topts localtenant.Options
 	if topts.BuildDelay == 0 {
 		topts.BuildDelay = 20 * time.Millisecond
 	}
-	topts.Node = "-"
+	if topts.Node == "" {
+		topts.Node = "-" // no code runs, unless a test names node
+	}
 	srv := tenanttest.Start(t, topts)
 	client := &http.Client{Transport: transport.New(srv.HTTP.Transport, transport.Options{})}
 	api := srv.NewClient(t, management.WithClient(client), management.WithNoRetries())

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/actionsync/actionsync/internal/actiontest"
 	"github.com/actionsync/actionsync/internal/diff"
 	"github.com/auth0/go-auth0/management"
 )
@@ -67,6 +68,9 @@ type Result struct {
 	// Replans counts the plans made again from a fresh read because the
 	// tenant changed under the run (ErrStale), MaxReplans at most.
 	Replans int `json:"replans,omitempty"`
+	// Tests is what a Gate's cases did (docs/TESTS.md's report); nil
+	// without a Gate.
+	Tests *actiontest.Report `json:"tests,omitempty"`
 }
 
 func (s StepResult) stale() bool { return isStale(s.Err) }
