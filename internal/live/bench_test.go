@@ -41,7 +41,7 @@ func BenchmarkSteadyReads(b *testing.B) {
 }
 
 func seed(b *testing.B, n, t int) *tenanttest.Server {
-	srv := tenanttest.Start(b, localtenant.Options{Node: "-"})
+	srv := tenanttest.Start(b, localtenant.Options{Node: "-", MaxActions: n})
 	for i := range n {
 		trig := triggers[i%t]
 		a := &management.Action{

@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -47,13 +48,34 @@ func TreeFS(c *object.Commit, sub string) (fs.FS, error) {
 	if len(tree.Entries) == 0 {
 		return nil, errors.New("commit " + c.Hash.String() + ": empty tree")
 	}
-	return &treeFS{root: tree, mod: c.Committer.When.UTC()}, nil
+	return &treeFS{root: tree, mod: c.Committer.When.UTC(), trees: map[plumbing.Hash]*object.Tree{}}, nil
 }
 
-// treeFS is a Git tree as an fs.FS.
+// treeFS is a Git tree as an fs.FS, safe for concurrent use. The
+// directories it decodes are kept by hash: a loader opens several files in
+// each of a thousand directories, and decoding a directory's tree from the
+// object store each time cost seconds a plan (loose objects are read and
+// inflated anew).
 type treeFS struct {
 	root *object.Tree
 	mod  time.Time
+
+	// mu serialises walks: object.Tree builds its lookup map on first use.
+	mu    sync.Mutex
+	trees map[plumbing.Hash]*object.Tree
+}
+
+// subtree is the directory e of parent, decoded once; t.mu is held.
+func (t *treeFS) subtree(parent *object.Tree, e *object.TreeEntry) (*object.Tree, error) {
+	if sub, ok := t.trees[e.Hash]; ok {
+		return sub, nil
+	}
+	sub, err := parent.Tree(e.Name)
+	if err != nil {
+		return nil, err
+	}
+	t.trees[e.Hash] = sub
+	return sub, nil
 }
 
 var _ fs.ReadLinkFS = (*treeFS)(nil)
@@ -82,6 +104,8 @@ func (t *treeFS) resolve(op, name string, follow bool) (*node, error) {
 	if !fs.ValidPath(name) {
 		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	w := &walker{fsys: t, dirs: []*object.Tree{t.root}}
 	n, err := w.walk(split(name), follow)
 	if err != nil {
@@ -127,7 +151,7 @@ func (w *walker) walk(rest []string, follow bool) (*node, error) {
 			}
 			rest = append(strings.Split(target, "/"), rest...)
 		case e.Mode == filemode.Dir:
-			sub, err := cur.Tree(elem)
+			sub, err := w.fsys.subtree(cur, e)
 			if err != nil {
 				return nil, err
 			}

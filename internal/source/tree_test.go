@@ -8,9 +8,11 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 
@@ -99,6 +101,44 @@ func TestTreeIsAnFS(t *testing.T) {
 	}
 	if b, err := fs.ReadFile(fsys, "actions/b/index.js"); err != nil || string(b) != "x\n" {
 		t.Errorf("through a link to a directory: %q %v", b, err)
+	}
+}
+
+// TestTreeConcurrentReads: the tree is read from many goroutines at once
+// (the race detector checks the shared directory cache), and two
+// directories with the same content (one tree object, decoded once) are
+// each listed and read under their own names.
+func TestTreeConcurrentReads(t *testing.T) {
+	files := map[string]string{}
+	for i := range 20 {
+		files[fmt.Sprintf("actions/a%02d/index.js", i)] = fmt.Sprintf("a%02d\n", i)
+		files[fmt.Sprintf("actions/a%02d/action.yaml", i)] = "same\n"
+	}
+	files["twins/x/f.js"], files["twins/y/f.js"] = "twin\n", "twin\n"
+	fsys := linkRepo(t, files, map[string]string{"actions/first": "a00"})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 20 {
+				name := fmt.Sprintf("actions/a%02d/index.js", (i+g)%20)
+				if b, err := fs.ReadFile(fsys, name); err != nil || string(b) != fmt.Sprintf("a%02d\n", (i+g)%20) {
+					t.Errorf("%s = %q, %v", name, b, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, dir := range []string{"twins/x", "twins/y"} {
+		ents, err := fs.ReadDir(fsys, dir)
+		if err != nil || len(ents) != 1 || ents[0].Name() != "f.js" {
+			t.Errorf("ReadDir %s = %v, %v", dir, ents, err)
+		}
+		if fi, err := fs.Stat(fsys, dir); err != nil || fi.Name() != path.Base(dir) || !fi.IsDir() {
+			t.Errorf("Stat %s = %v, %v", dir, fi, err)
+		}
+		if b, err := fs.ReadFile(fsys, dir+"/f.js"); err != nil || string(b) != "twin\n" {
+			t.Errorf("%s/f.js = %q, %v", dir, b, err)
+		}
 	}
 }
 

@@ -23,7 +23,7 @@ func BenchmarkConverge200(b *testing.B) {
 		f := newFixture(b, manyActions(n), localtenant.Options{RateLimit: rate, BuildDelay: time.Second, MaxActions: n})
 		start := time.Now()
 		b.StartTimer()
-		res, err := planAndApply(b.Context(), f.engine(sync.Options{Parallel: 16, Poll: 250 * time.Millisecond}))
+		res, err := planAndApply(b.Context(), f.engine(sync.Options{Parallel: 16, Poll: 250 * time.Millisecond, MaxActions: n}))
 		b.StopTimer()
 		if err != nil || len(res.Applied) != n+1 {
 			b.Fatalf("converge: %v", err)
@@ -53,7 +53,7 @@ func BenchmarkConverge200(b *testing.B) {
 // plan makes when nothing changed, and the peak heap it reaches.
 func BenchmarkSteady1000(b *testing.B) {
 	f := newFixture(b, manyActions(1000), localtenant.Options{MaxActions: 1000})
-	if _, err := planAndApply(b.Context(), f.engine(sync.Options{Parallel: 16})); err != nil {
+	if _, err := planAndApply(b.Context(), f.engine(sync.Options{Parallel: 16, MaxActions: 1000})); err != nil {
 		b.Fatal(err)
 	}
 	var peak uint64
@@ -74,7 +74,7 @@ func BenchmarkSteady1000(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		f.srv.ResetRequests()
-		p, err := f.engine(sync.Options{}).Plan(b.Context())
+		p, err := f.engine(sync.Options{MaxActions: 1000}).Plan(b.Context())
 		if err != nil || !p.Changes.Empty() {
 			b.Fatal(err)
 		}
@@ -106,7 +106,7 @@ func BenchmarkModuleEdit30(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		f := newFixture(b, files, localtenant.Options{RateLimit: rate, BuildDelay: build})
-		if _, err := planAndApply(b.Context(), f.engine(sync.Options{Parallel: 16, Poll: 250 * time.Millisecond})); err != nil {
+		if _, err := planAndApply(b.Context(), f.engine(sync.Options{Parallel: 16, Poll: 250 * time.Millisecond, MaxActions: n})); err != nil {
 			b.Fatal(err)
 		}
 		f.repo.write(map[string]string{"modules/shared/index.js": "exports.v = 2;\n"})
@@ -114,7 +114,7 @@ func BenchmarkModuleEdit30(b *testing.B) {
 		f.srv.ResetRequests()
 		start := time.Now()
 		b.StartTimer()
-		res, err := planAndApply(b.Context(), f.engine(sync.Options{Parallel: 16, Poll: 250 * time.Millisecond}))
+		res, err := planAndApply(b.Context(), f.engine(sync.Options{Parallel: 16, Poll: 250 * time.Millisecond, MaxActions: n}))
 		b.StopTimer()
 		if err != nil || len(res.Applied) != n+1 {
 			b.Fatalf("module edit: %v, %d steps", err, len(res.Applied))
