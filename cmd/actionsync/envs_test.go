@@ -492,3 +492,29 @@ func TestEnvironmentCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoEnvironmentsOneTenant: when two environments name one tenant
+// (here prod's PROD_DOMAIN set to dev's URL, spelt in capitals and with a
+// trailing slash), every sync of one would undo the other's overlay: each
+// command that resolves environments refuses the config, naming both,
+// before a single request to either tenant.
+func TestTwoEnvironmentsOneTenant(t *testing.T) {
+	dev, prod, g, env := envSetup(t)
+	devURL := strings.TrimPrefix(dev.env[0], "DEV_DOMAIN=")
+	env = append(env, "PROD_DOMAIN="+strings.ToUpper(devURL)+"/")
+	work := t.TempDir()
+	for _, args := range [][]string{
+		{"--dry-run", "--env", "dev"},
+		{"--once", "--env", "prod", "--branch", "release"},
+		{"--dry-run", "--env", "all"},
+		{"status", "--env", "dev"},
+	} {
+		r := run(t, work, env, append(args, "--repo", g.work)...)
+		if r.code != 1 || !strings.Contains(r.stderr, "environments dev and prod in actionsync.yaml name one tenant, "+strings.TrimPrefix(devURL, "http://")) {
+			t.Errorf("%q: exit %d, want 1 naming both environments\n%s%s", args, r.code, r.stdout, r.stderr)
+		}
+	}
+	if n := len(dev.Requests()) + len(prod.Requests()); n != 0 {
+		t.Errorf("%d requests to the tenants, want none", n)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -236,4 +237,36 @@ func TestTestedDaemon(t *testing.T) {
 		code, _ := d.get("/readyz")
 		return code == http.StatusOK && deployed(t, reqLog, state)["deny-blocked-ips"] == 1
 	})
+}
+
+// TestWorkflowPathsCoverTheRepo: each example workflow runs on a change to
+// any file of the repo format (an action, a module, triggers.yaml, a flow
+// test, actionsync.yaml), so that a module-only or config-only change is
+// planned, tested and applied too.
+func TestWorkflowPathsCoverTheRepo(t *testing.T) {
+	changed := []string{"actions/a/index.js", "modules/m/index.js", "triggers.yaml", "triggers/post-login.tests.yaml", "actionsync.yaml"}
+	for _, name := range []string{"pr-plan.yaml", "apply-main.yaml"} {
+		b, err := os.ReadFile("../../examples/github-actions/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wf struct {
+			On map[string]struct{ Paths []string } `yaml:"on"`
+		}
+		if err := yaml.Unmarshal(b, &wf); err != nil {
+			t.Fatal(err)
+		}
+		for event, on := range wf.On {
+			for _, file := range changed {
+				if !slices.ContainsFunc(on.Paths, func(p string) bool {
+					return p == file || strings.HasSuffix(p, "/**") && strings.HasPrefix(file, strings.TrimSuffix(p, "**"))
+				}) {
+					t.Errorf("%s: %s paths %q miss %s", name, event, on.Paths, file)
+				}
+			}
+		}
+		if len(wf.On) == 0 {
+			t.Errorf("%s: no events", name)
+		}
+	}
 }

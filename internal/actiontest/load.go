@@ -3,7 +3,6 @@ package actiontest
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"path"
 	"slices"
@@ -160,21 +159,12 @@ func (l *loader) managed() string {
 	return strings.Join(ids, ", ")
 }
 
-// readFile reads p, refusing one larger than MaxFileSize.
+// readFile reads p as the manifest's files are read: no link out of the
+// repo, at most MaxFileSize bytes.
 func (l *loader) readFile(p string) ([]byte, bool) {
-	f, err := l.fsys.Open(p)
+	b, err := manifest.ReadRepoFile(l.fsys, p, MaxFileSize, "a test file is read up to 1 MiB")
 	if err != nil {
-		l.add(p, 0, "open: %v", errors.Unwrap(err))
-		return nil, false
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	switch {
-	case err != nil:
-		l.add(p, 0, "read: %v", err)
-		return nil, false
-	case len(b) > MaxFileSize:
-		l.add(p, 0, "larger than %d bytes", MaxFileSize)
+		l.add(p, 0, "%v", err)
 		return nil, false
 	}
 	return b, true

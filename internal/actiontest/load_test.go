@@ -3,6 +3,7 @@ package actiontest_test
 import (
 	"errors"
 	"flag"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,7 +88,9 @@ func TestLoadProblems(t *testing.T) {
 		files map[string]string
 		// hide are left out of the tree the manifest is loaded from.
 		hide []string
-		want string
+		// links are symbolic links: path to target.
+		links map[string]string
+		want  string
 	}{{
 		name:  "tests of a directory that is no action",
 		files: map[string]string{"actions/b/tests/x.yaml": "- {name: x, expect: []}\n", "actions/b/action.yaml": "trigger: {id: post-login}\n", "actions/b/index.js": "x"},
@@ -96,7 +99,11 @@ func TestLoadProblems(t *testing.T) {
 	}, {
 		name:  "a file over the size bound",
 		files: map[string]string{"actions/a/tests/big.yaml": "# " + strings.Repeat("x", actiontest.MaxFileSize) + "\n"},
-		want:  "actions/a/tests/big.yaml: larger than 1048576 bytes",
+		want:  "actions/a/tests/big.yaml: larger than 1,048,576 bytes: a test file is read up to 1 MiB",
+	}, {
+		name:  "a test file linked out of the repo",
+		links: map[string]string{"actions/a/tests/env.yaml": "/proc/self/environ"},
+		want:  "actions/a/tests/env.yaml: a symbolic link out of the repo (-> /proc/self/environ)",
 	}, {
 		name:  "flow tests without triggers.yaml",
 		files: map[string]string{"triggers/post-login.tests.yaml": "- {name: x, expect: []}\n"},
@@ -106,6 +113,9 @@ func TestLoadProblems(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			fsys := mapRepo(tc.files)
+			for p, target := range tc.links {
+				fsys[p] = &fstest.MapFile{Data: []byte(target), Mode: fs.ModeSymlink}
+			}
 			loaded := fstest.MapFS{}
 			for p, f := range fsys {
 				loaded[p] = f

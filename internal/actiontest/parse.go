@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/actionsync/actionsync/internal/manifest"
 	"gopkg.in/yaml.v3"
 )
 
@@ -20,10 +21,7 @@ const (
 	keyThrows  = "throws"
 )
 
-var (
-	methodPath = regexp.MustCompile(`^api(\.[A-Za-z_$][A-Za-z0-9_$]*)+$`)
-	yamlLine   = regexp.MustCompile(`yaml: line (\d+): `)
-)
+var methodPath = regexp.MustCompile(`^api(\.[A-Za-z_$][A-Za-z0-9_$]*)+$`)
 
 // maxDepth bounds the nesting of values in a test file.
 const maxDepth = 64
@@ -58,23 +56,32 @@ func (l *loader) file(p, action, trigger string) {
 	}
 }
 
-// parse reads a YAML document into its root node; an empty file is an
-// empty list.
+// parse reads a file's one YAML document into its root node, as the
+// manifest's files are read (manifest.ParseYAML: a second document or a
+// key given twice is an error); an empty file is an empty list. Anchors
+// are refused wherever they are.
 func (l *loader) parse(p string, b []byte) *yaml.Node {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		line, msg := 0, err.Error()
-		if m := yamlLine.FindStringSubmatch(msg); m != nil {
-			fmt.Sscan(m[1], &line)
-			msg = strings.Replace(msg, m[0], "yaml: ", 1)
-		}
-		l.add(p, line, "%s", msg)
+	root, errs := manifest.ParseYAML(p, b)
+	l.errs = append(l.errs, errs...)
+	switch {
+	case root == nil && len(errs) == 0:
+		return &yaml.Node{Kind: yaml.SequenceNode, Line: 1}
+	case root == nil:
 		return nil
 	}
-	if len(doc.Content) == 0 {
-		return &yaml.Node{Kind: yaml.SequenceNode, Line: 1}
+	l.anchors(p, root)
+	return root
+}
+
+// anchors reports each anchor (&name) under n: test files hold none, as
+// they hold no alias.
+func (l *loader) anchors(p string, n *yaml.Node) {
+	if n.Anchor != "" {
+		l.add(p, n.Line, "an anchor (&%s): anchors and aliases are not supported in test files", n.Anchor)
 	}
-	return doc.Content[0]
+	for _, c := range n.Content {
+		l.anchors(p, c)
+	}
 }
 
 // testCase reads one case, reporting every problem in it; nil when it has
@@ -176,8 +183,9 @@ func (l *loader) secrets(p, where string, v *yaml.Node, action, trigger string) 
 		switch {
 		case !slices.Contains(known, k.Value):
 			l.add(p, k.Line, "%s: secrets: %s is not a secret of %s (its secrets: %s)", where, k.Value, subject(action, trigger), orNone(known))
-		case val.Kind != yaml.ScalarNode || isNull(val):
-			l.add(p, val.Line, "%s: secrets: %s: want a string, got %s", where, k.Value, kindName(val))
+		case val.Kind != yaml.ScalarNode || val.Tag != "!!str":
+			// a secret is a string in Auth0; 5 is not "5" to code that compares
+			l.add(p, val.Line, "%s: secrets: %s: want a string (quote it), got %s", where, k.Value, kindName(val))
 		default:
 			out[k.Value] = val.Value
 		}

@@ -84,6 +84,9 @@ func (c *repoFlags) targets(ctx context.Context, envName string, base auth0Env, 
 	case envName != manifest.AllEnvironments && cfg.Environment(envName) == nil:
 		return nil, noSuchEnv(envName, cfg)
 	}
+	if err := sharedTenant(cfg, getenv); err != nil {
+		return nil, err
+	}
 	var out []target
 	for _, e := range cfg.Environments {
 		if envName == manifest.AllEnvironments || e.Name == envName {
@@ -96,24 +99,51 @@ func (c *repoFlags) targets(ctx context.Context, envName string, base auth0Env, 
 
 // environmentAt is the environment whose tenant is domain, or nil.
 func environmentAt(cfg *manifest.Config, domain string, getenv func(string) string) *manifest.Environment {
-	host := func(d string) string {
-		d = strings.ToLower(strings.TrimSuffix(d, "/"))
-		_, after, found := strings.Cut(d, "://")
-		if found {
-			return after
-		}
-		return d
-	}
 	for _, e := range cfg.Environments {
-		d := e.Tenant.Domain
-		if e.Tenant.DomainEnv != "" {
-			d = getenv(e.Tenant.DomainEnv)
-		}
-		if d != "" && host(d) == host(domain) {
+		if d := envDomain(e, getenv); d != "" && tenantHost(d) == tenantHost(domain) {
 			return e
 		}
 	}
 	return nil
+}
+
+// sharedTenant refuses a config in which two environments name one tenant:
+// each sync of one would undo the other's overlay (its excluded actions,
+// its secret values), and --prune would delete the other's actions. Each
+// "local" environment has a built-in tenant of its own; a domain_env that
+// is unset is not known, and not compared.
+func sharedTenant(cfg *manifest.Config, getenv func(string) string) error {
+	seen := map[string]string{}
+	for _, e := range cfg.Environments {
+		d := envDomain(e, getenv)
+		if d == "" || d == localDomain {
+			continue
+		}
+		h := tenantHost(d)
+		if other, ok := seen[h]; ok {
+			return fmt.Errorf("environments %s and %s in %s name one tenant, %s: each sync of one would undo the other's overlay; give each environment a tenant of its own", other, e.Name, manifest.ConfigFile, h)
+		}
+		seen[h] = e.Name
+	}
+	return nil
+}
+
+// envDomain is e's tenant as set: its domain, or the value of domain_env.
+func envDomain(e *manifest.Environment, getenv func(string) string) string {
+	if e.Tenant.DomainEnv != "" {
+		return getenv(e.Tenant.DomainEnv)
+	}
+	return e.Tenant.Domain
+}
+
+// tenantHost is a tenant's domain as compared: lower case, without scheme
+// or trailing slash.
+func tenantHost(d string) string {
+	d = strings.ToLower(strings.TrimSuffix(d, "/"))
+	if _, after, found := strings.Cut(d, "://"); found {
+		return after
+	}
+	return d
 }
 
 func noSuchEnv(name string, cfg *manifest.Config) error {

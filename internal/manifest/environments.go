@@ -121,7 +121,7 @@ func (l *loader) environments(n *yaml.Node) {
 		case !envNamePattern.MatchString(k.Value) || k.Value == AllEnvironments:
 			l.add(errf(ConfigFile, k.Line, "environment %q: want 1 to 32 lowercase letters, digits, '-' and '_' (and not %q)", k.Value, AllEnvironments))
 		case l.repo.Config.Environment(k.Value) != nil:
-			l.add(errf(ConfigFile, k.Line, "environment %s is defined twice", k.Value))
+			// defined twice: ParseYAML said so
 		default:
 			l.repo.Config.Environments = append(l.repo.Config.Environments, l.environment(k, v))
 		}
@@ -261,7 +261,7 @@ func (l *loader) envSecret(at, action string, k, v *yaml.Node, e *Environment) (
 	case sources != 1:
 		l.add(errf(ConfigFile, k.Line, "%s: want exactly one of from_env, from_file and value", where))
 	case slices.ContainsFunc(e.Secrets, func(o EnvSecret) bool { return o.Action == action && o.Secret.Name == s.Secret.Name }):
-		l.add(errf(ConfigFile, k.Line, "%s: listed twice", where))
+		// listed twice: ParseYAML said so
 	default:
 		return s, true
 	}

@@ -124,34 +124,75 @@ func (l *loader) actionEntry(d fs.DirEntry) {
 	}
 }
 
-// parse reads a file's one YAML document into its root node. A second
-// document, or a document past the bounds on nodes and depth, is an error.
+// parse reads a file's one YAML document into its root node (ParseYAML);
+// a document past the bounds on nodes and depth is an error.
 func (l *loader) parse(file string, b []byte) *yaml.Node {
+	root, errs := ParseYAML(file, b)
+	for _, e := range errs {
+		l.add(e)
+	}
+	switch {
+	case root == nil && len(errs) == 0:
+		return &yaml.Node{Kind: yaml.MappingNode, Line: 1}
+	case root == nil:
+		return nil
+	}
+	if e := checkSize(file, root); e != nil {
+		l.add(e)
+		return nil
+	}
+	return root
+}
+
+// ParseYAML reads b, file's one YAML document, into its root node, as
+// actionsync reads every YAML file of a repo: nil and no error for an
+// empty file. A document that does not parse, or a second document, is an
+// error and no root. A key given twice in one mapping (which a YAML decoder
+// settles by keeping one of them in silence) is an error too, with the
+// root, so that its other problems are found as well; the loaders keep the
+// first and pass over the second.
+func ParseYAML(file string, b []byte) (*yaml.Node, Errors) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
-		return &yaml.Node{Kind: yaml.MappingNode, Line: 1}
+		return nil, nil
 	} else if err != nil {
-		l.add(yamlError(file, err))
-		return nil
+		return nil, Errors{yamlError(file, err)}
 	}
 	var next yaml.Node
 	switch err := dec.Decode(&next); {
 	case err == nil:
-		l.add(errf(file, next.Line, "a second YAML document: one document per file"))
-		return nil
+		return nil, Errors{errf(file, next.Line, "a second YAML document: one document per file")}
 	case !errors.Is(err, io.EOF):
-		l.add(yamlError(file, err))
-		return nil
-	}
-	if e := checkSize(file, &doc); e != nil {
-		l.add(e)
-		return nil
+		return nil, Errors{yamlError(file, err)}
 	}
 	if len(doc.Content) == 0 {
-		return &yaml.Node{Kind: yaml.MappingNode, Line: 1}
+		return nil, nil
 	}
-	return doc.Content[0]
+	var errs Errors
+	duplicateKeys(file, doc.Content[0], &errs)
+	return doc.Content[0], errs
+}
+
+// duplicateKeys adds to errs each key given again in a mapping of n.
+func duplicateKeys(file string, n *yaml.Node, errs *Errors) {
+	if n.Kind == yaml.MappingNode {
+		seen := map[string]int{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind != yaml.ScalarNode {
+				continue
+			}
+			if first, ok := seen[k.Value]; ok {
+				*errs = append(*errs, errf(file, k.Line, "%q is given twice in one mapping (first on line %d)", k.Value, first))
+				continue
+			}
+			seen[k.Value] = k.Line
+		}
+	}
+	for _, c := range n.Content {
+		duplicateKeys(file, c, errs)
+	}
 }
 
 func yamlError(file string, err error) *Error {

@@ -240,7 +240,6 @@ func (l *loader) readModuleCode(file string, m *Module) {
 func (l *loader) actionModules(file string, a *Action, n *yaml.Node) {
 	if n.Kind == yaml.SequenceNode && len(n.Content) > maxModulesPerAction {
 		l.add(errf(file, n.Line, "modules: %d listed; Auth0 allows at most %d modules per action", len(n.Content), maxModulesPerAction))
-		return
 	}
 	a.moduleLines = map[string]int{}
 	l.list(file, "modules", n, func(i int, item *yaml.Node) {
@@ -271,7 +270,37 @@ func (l *loader) checkModuleUse() {
 				l.add(errf(a.File(), a.moduleLines[name], "modules: no module %q in modules/ (the repo has: %s)", name, orNone(known)))
 			}
 		}
+		for _, r := range moduleRequires(a.Code) {
+			if !slices.Contains(a.Modules, r.name) {
+				l.add(errf(a.CodePath, r.line, "requires actions:%s, which the modules: of %s does not list: Auth0 would fail this require on every run", r.name, a.File()))
+			}
+		}
 	}
+	for _, m := range l.repo.Modules {
+		for _, r := range moduleRequires(m.Code) {
+			l.add(errf(m.CodePath, r.line, "requires actions:%s: a module cannot use other modules (Auth0: \"Each Action Module can have dependencies to NPM Modules, but not to other Actions Modules\")", r.name))
+		}
+	}
+}
+
+// requireModule is a require of an Action Module with a literal name, as
+// Auth0's runtime resolves them: require('actions:<name>').
+var requireModule = regexp.MustCompile("require\\s*\\(\\s*['\"`]actions:([^'\"`]*)['\"`]\\s*\\)")
+
+// moduleRequire is one such require in code: the module's name and its line.
+type moduleRequire struct {
+	name string
+	line int
+}
+
+// moduleRequires finds code's requires of Action Modules by a literal
+// name; one built at run time is not seen.
+func moduleRequires(code string) []moduleRequire {
+	var out []moduleRequire
+	for _, m := range requireModule.FindAllStringSubmatchIndex(code, -1) {
+		out = append(out, moduleRequire{name: code[m[2]:m[3]], line: 1 + strings.Count(code[:m[0]], "\n")})
+	}
+	return out
 }
 
 func orNone(names []string) string {

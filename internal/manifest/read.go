@@ -117,6 +117,18 @@ func (e *tooLargeError) Error() string {
 	return fmt.Sprintf("larger than %s bytes: %s", commas(e.limit), e.what)
 }
 
+// ReadRepoFile reads name from a repo's tree as the loader reads each of
+// its files: links resolved inside the repo, a link out of it refused and
+// named with its target, at most limit bytes (past that an error saying
+// what is bounded).
+func ReadRepoFile(fsys fs.FS, name string, limit int64, what string) ([]byte, error) {
+	b, err := readFile(fsys, name, limit, what)
+	if err != nil {
+		return nil, describe(name, err)
+	}
+	return b, nil
+}
+
 // readFile reads name from fsys, resolving links inside the repo and
 // refusing those that lead out, and reading at most limit bytes: past
 // that it is a *tooLargeError naming what.

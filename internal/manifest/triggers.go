@@ -24,8 +24,7 @@ func (l *loader) loadTriggers(b []byte) {
 		k, v := root.Content[i], root.Content[i+1]
 		t := &Trigger{ID: k.Value, Line: k.Line}
 		if seen[t.ID] {
-			l.add(errf(triggersFile, k.Line, "trigger %s is listed twice", t.ID))
-			continue
+			continue // ParseYAML said so
 		}
 		seen[t.ID] = true
 		if v.Kind == yaml.SequenceNode && len(v.Content) > MaxBindings {

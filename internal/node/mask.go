@@ -87,6 +87,8 @@ func (m *masker) result(res *Result) {
 		return
 	}
 	for i := range res.Calls {
+		// the method too: api.access[event.secrets.KEY]() is a call
+		res.Calls[i].Method = m.str(res.Calls[i].Method)
 		res.Calls[i].Args = m.json(res.Calls[i].Args)
 	}
 	for i := range res.Logs {

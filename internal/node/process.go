@@ -50,9 +50,10 @@ type message struct {
 	Error  *Error          `json:"error"`
 }
 
-// start runs the harness in dir with an environment of its own: the
+// start runs the harness in dir, with node's arguments args (the
+// permission model's, see permission), and an environment of its own: the
 // action's code sees none of this process's variables (no credentials).
-func start(nodePath, dir string) (*process, error) {
+func start(nodePath string, args []string, dir string) (*process, error) {
 	inR, inW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("start node: %w", err)
@@ -65,7 +66,7 @@ func start(nodePath, dir string) (*process, error) {
 	}
 	p := &process{stdin: inW, stdout: outR, msgs: make(chan message), done: make(chan struct{})}
 	p.stderr.max = maxStderr
-	p.cmd = exec.Command(nodePath, "-e", harness)
+	p.cmd = exec.Command(nodePath, append(args, "-e", harness)...)
 	p.cmd.Dir = dir
 	p.cmd.Env = []string{"HOME=" + dir, "TMPDIR=" + dir, "TZ=UTC", "PATH=/usr/local/bin:/usr/bin:/bin"}
 	p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = inR, outW, &p.stderr

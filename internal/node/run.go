@@ -37,8 +37,10 @@ type Runner struct {
 	// Logger receives one line per dependency install; nil discards.
 	Logger *slog.Logger
 
-	mu      sync.Mutex
-	pending map[string]*sync.Mutex // dependency sets being installed, by key
+	mu       sync.Mutex
+	pending  map[string]*sync.Mutex // dependency sets being installed, by key
+	perm     *permission            // how permNode turns its permission model on
+	permNode string
 }
 
 // Run runs actions, in order, for one event, as Auth0 runs a trigger's flow
@@ -49,6 +51,10 @@ type Runner struct {
 // be installed (ErrRegistry, ErrInstall), or ctx ended.
 func (r *Runner) Run(ctx context.Context, event map[string]any, actions ...Action) (*Result, error) {
 	nodePath, err := r.nodePath()
+	if err != nil {
+		return nil, err
+	}
+	perm, err := r.permissionFor(ctx, nodePath)
 	if err != nil {
 		return nil, err
 	}
@@ -67,8 +73,14 @@ func (r *Runner) Run(ctx context.Context, event map[string]any, actions ...Actio
 		return nil, fmt.Errorf("run actions: %w", err)
 	}
 	defer os.RemoveAll(dir)
+	allowed := paths
+	for _, ms := range mods {
+		for _, m := range ms {
+			allowed = append(allowed, m.Paths)
+		}
+	}
 	started := time.Now()
-	p, err := start(nodePath, dir)
+	p, err := start(nodePath, perm.args(dir, allowed...), dir)
 	if err != nil {
 		return nil, err
 	}

@@ -24,6 +24,7 @@ func TestSecretsNeverInResults(t *testing.T) {
   console.error({nested: {pin: Number(s.PIN)}});
   api.user.setAppMetadata(s.KEY, {deep: [s.QUOTED, Number(s.PIN), "x" + s.INNER + "y"]});
   api.idToken.setCustomClaim("k", s.KEY);
+  api.access[s.KEY]();
   throw new Error("failed with " + s.KEY + " and " + s.QUOTED);
 };`)
 	leaky.Secrets = secrets
@@ -41,7 +42,7 @@ func TestSecretsNeverInResults(t *testing.T) {
 			}
 		}
 	}
-	want := `leaky: user.setAppMetadata["***",{"deep":["***","***","x***y"]}]` + "\nleaky: idToken.setCustomClaim[\"k\",\"***\"]"
+	want := `leaky: user.setAppMetadata["***",{"deep":["***","***","x***y"]}]` + "\nleaky: idToken.setCustomClaim[\"k\",\"***\"]\nleaky: access.***[]"
 	if got := calls(res); got != want {
 		t.Errorf("calls:\n%s\nwant:\n%s", got, want)
 	}

@@ -3,6 +3,7 @@ package sync_test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -201,7 +202,7 @@ func TestModuleDeletedAfterItsLastUser(t *testing.T) {
 	files := exampleFiles(t)
 	f.repo.remove("modules")
 	for _, a := range []string{"enrich-profile", "add-token-claims"} {
-		f.repo.write(map[string]string{"actions/" + a + "/action.yaml": strings.Replace(files["actions/"+a+"/action.yaml"], "modules:\n  - claims\n", "", 1)})
+		f.repo.write(withoutClaims(files, a))
 	}
 	f.repo.commit("no more modules")
 	_, calls, err := f.reconcile(sync.Options{Prune: true})
@@ -269,7 +270,7 @@ func TestModuleSteadyState(t *testing.T) {
 		delete(files, "modules/claims/module.yaml")
 		delete(files, claimsCode)
 		for _, a := range []string{"enrich-profile", "add-token-claims"} {
-			files["actions/"+a+"/action.yaml"] = strings.Replace(files["actions/"+a+"/action.yaml"], "modules:\n  - claims\n", "", 1)
+			maps.Copy(files, withoutClaims(files, a))
 		}
 		f := newFixture(t, files, localtenant.Options{})
 		if _, _, err := f.reconcile(sync.Options{}); err != nil {
@@ -348,5 +349,16 @@ func TestModuleSecretRotation(t *testing.T) {
 		if strings.Contains(text, "token-2") || strings.Contains(text, "token-1") {
 			t.Errorf("the %s shows the secret", what)
 		}
+	}
+}
+
+// withoutClaims are the files of example action a once it no longer uses
+// the claims module: neither in its modules: nor in its code, whose
+// require of it becomes a function of its own.
+func withoutClaims(files map[string]string, a string) map[string]string {
+	code := "actions/" + a + "/index.js"
+	return map[string]string{
+		"actions/" + a + "/action.yaml": strings.Replace(files["actions/"+a+"/action.yaml"], "modules:\n  - claims\n", "", 1),
+		code:                            strings.Replace(files[code], "const { claim } = require('actions:claims');", "const claim = (name) => 'https://example.com/' + name;", 1),
 	}
 }

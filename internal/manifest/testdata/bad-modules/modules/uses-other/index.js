@@ -1,0 +1,2 @@
+const other = require ( 'actions:twin' );
+module.exports = {};
