@@ -88,7 +88,7 @@ func (d *Daemon) listen() (*http.Server, error) {
 	mux.HandleFunc("GET /readyz", d.readyz)
 	mux.HandleFunc("GET /readyz/{env}", d.readyEnv)
 	mux.Handle("GET /metrics", d.cfg.Metrics.Handler())
-	mux.Handle("POST /webhook", &webhook{d: d, bad: &burst{window: lim.BadSignatureWindow, clock: d.cfg.Clock, log: d.log}})
+	mux.Handle("POST /webhook", &webhook{d: d, bad: &burst{window: lim.BadSignatureWindow, clock: d.cfg.Clock, log: d.log}, bodies: make(chan struct{}, maxWebhookBodies)})
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: lim.ReadHeaderTimeout, ReadTimeout: lim.ReadTimeout,
@@ -127,7 +127,15 @@ func (d *Daemon) readyz(w http.ResponseWriter, r *http.Request) {
 type webhook struct {
 	d   *Daemon
 	bad *burst
+	// bodies are the slots of the bodies read at once: before its
+	// signature can be checked a body is held whole, so without a bound
+	// anonymous clients could hold 5 MB each (the 4,096 connections
+	// allowed, 20 GB). A request past them is 503 and held nothing.
+	bodies chan struct{}
 }
+
+// maxWebhookBodies bounds the webhook bodies in memory at once: 20 MB.
+const maxWebhookBodies = 4
 
 func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d := h.d
@@ -141,6 +149,20 @@ func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "webhook secret unavailable", http.StatusInternalServerError)
 		return
 	}
+	sig, ok := signatureOf(r.Header.Get("X-Hub-Signature-256"))
+	if !ok { // no body is read for a request that cannot be signed
+		h.bad.add(r.RemoteAddr)
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	select {
+	case h.bodies <- struct{}{}:
+		defer func() { <-h.bodies }()
+	default:
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "busy: too many webhook bodies are being read", http.StatusServiceUnavailable)
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
 	var tooLarge *http.MaxBytesError
 	switch {
@@ -151,7 +173,7 @@ func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "read body", http.StatusBadRequest)
 		return
 	}
-	if !validSignature(secret, body, r.Header.Get("X-Hub-Signature-256")) {
+	if !validSignature(secret, body, sig) {
 		h.bad.add(r.RemoteAddr)
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
@@ -174,15 +196,17 @@ func readSecret(file string) ([]byte, error) {
 	return []byte(s), nil
 }
 
-func validSignature(secret, body []byte, header string) bool {
+// signatureOf reads X-Hub-Signature-256: sha256= and 64 hex digits.
+func signatureOf(header string) ([]byte, bool) {
 	got, ok := strings.CutPrefix(header, "sha256=")
 	if !ok {
-		return false
+		return nil, false
 	}
 	sig, err := hex.DecodeString(got)
-	if err != nil {
-		return false
-	}
+	return sig, err == nil && len(sig) == sha256.Size
+}
+
+func validSignature(secret, body, sig []byte) bool {
 	m := hmac.New(sha256.New, secret)
 	m.Write(body)
 	return hmac.Equal(sig, m.Sum(nil))

@@ -273,3 +273,37 @@ func (h *harness) postWebhook(body []byte, sig string) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+// TestWebhookBodiesAreBounded: a request without a well-formed signature
+// is refused before its body is read, and at most 4 bodies are held at
+// once: a fifth sender, while 4 hold theirs half sent, gets 503 at once.
+// So anonymous clients hold at most 20 MB of the daemon's memory, not 5 MB
+// each.
+func TestWebhookBodiesAreBounded(t *testing.T) {
+	_, h := startServing(t)
+	addr := strings.TrimPrefix(h.base, "http://")
+	hold := func(sig string) net.Conn {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		fmt.Fprintf(c, "POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nX-Hub-Signature-256: %s\r\n\r\n%s", 5<<20, sig, strings.Repeat("x", 1<<10))
+		return c
+	}
+	// Unsigned: answered 401 without waiting for the 5 MB it announced.
+	c := hold("none")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	status, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || !strings.Contains(status, " 401 ") {
+		t.Fatalf("unsigned request: %q %v, want 401 before its body", status, err)
+	}
+	// Signed (wrongly, as an attacker can): each holds a slot while it sends.
+	wrong := sign("wrong", []byte("x"))
+	for range 4 {
+		hold(wrong)
+	}
+	h.eventually("a fifth body refused", func() bool {
+		return h.postWebhook([]byte(`{}`), sign(h.secret, []byte(`{}`))) == http.StatusServiceUnavailable
+	})
+}

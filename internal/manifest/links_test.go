@@ -258,3 +258,30 @@ func TestLinkOutOfASubfolder(t *testing.T) {
 		})
 	}
 }
+
+// TestLinksIntoPrivateDirs: a link to a file of .git/ (whose config holds
+// the token actions/checkout saves) or of .actionsync/ (the built-in
+// tenant's state, secret values included) stays inside the work tree but
+// is refused all the same, naming the file, and nothing of it is shown.
+func TestLinksIntoPrivateDirs(t *testing.T) {
+	for _, tc := range []struct{ name, target, private string }{
+		{"git config", "../../.git/config", ".git/config"},
+		{"a submodule's git dir", "../../lib/.git/config", "lib/.git/config"},
+		{"the built-in tenant's state", "../../.actionsync/local-tenant.json", ".actionsync/local-tenant.json"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			files := map[string]string{
+				"actions/a/action.yaml": actionYAML,
+				tc.private:              "extraheader = AUTHORIZATION: basic canary-token\n",
+			}
+			_, err := manifest.Load(fromDir(t, tree(t, files, map[string]string{"actions/a/index.js": tc.target})), testOpts())
+			want := "code file actions/a/index.js: leads to " + tc.private + ": the files of .git/ and .actionsync/ are not the repo's content, and are never read"
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("error:\n%v\nwant %q", err, want)
+			}
+			if strings.Contains(err.Error(), "canary-token") {
+				t.Errorf("the error shows the file: %v", err)
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -35,6 +36,23 @@ type linkOutError struct{ link, target string }
 
 func (e *linkOutError) Error() string {
 	return fmt.Sprintf("%s is a symbolic link out of the repo (-> %s)", e.link, e.target)
+}
+
+// private reports whether p, resolved, is inside a directory of a work
+// tree that is not the repo's content: Git's own (.git/config may hold a
+// CI job's token) or actionsync's (.actionsync/ holds the built-in
+// tenant's state, secret values included). A link in a pull request must
+// not put either in a plan.
+func private(p string) bool {
+	elems := strings.Split(p, "/")
+	return elems[0] == ".actionsync" || slices.Contains(elems, ".git")
+}
+
+// privateError is a path that leads into such a directory.
+type privateError struct{ real string }
+
+func (e *privateError) Error() string {
+	return fmt.Sprintf("leads to %s: the files of .git/ and .actionsync/ are not the repo's content, and are never read", e.real)
 }
 
 // errLoop is a path through more than maxHops symbolic links.
@@ -136,6 +154,9 @@ func readFile(fsys fs.FS, name string, limit int64, what string) ([]byte, error)
 	real, err := resolve(fsys, name)
 	if err != nil {
 		return nil, err
+	}
+	if private(real) {
+		return nil, &privateError{real: real}
 	}
 	f, err := fsys.Open(real)
 	if err != nil {
