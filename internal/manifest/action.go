@@ -55,10 +55,10 @@ func (l *loader) loadAction(dir string) {
 		l.add(errf(file, 1, "missing required key \"trigger\" (the one trigger this action supports: id and version)"))
 	}
 	if deps != nil {
-		l.dependencies(file, a, deps)
+		l.dependencies(file, actionLimits, a, deps)
 	}
 	if secrets != nil {
-		l.secrets(file, a, secrets, maxSecretName)
+		l.secrets(file, actionLimits, a, secrets)
 	}
 	l.addEnvSecrets(a)
 	if modules != nil {
@@ -93,9 +93,10 @@ func (l *loader) trigger(file string, a *Action, n *yaml.Node) {
 	}
 }
 
-func (l *loader) dependencies(file string, a *Action, n *yaml.Node) {
-	if n.Kind == yaml.SequenceNode && len(n.Content) > maxDependencies {
-		l.add(errf(file, n.Line, "dependencies: %d listed; Auth0 allows at most %d npm dependencies per action", len(n.Content), maxDependencies))
+// dependencies reads a dependencies list into a, at most lim.deps of them.
+func (l *loader) dependencies(file string, lim partLimits, a *Action, n *yaml.Node) {
+	if n.Kind == yaml.SequenceNode && len(n.Content) > lim.deps {
+		l.add(errf(file, n.Line, "dependencies: %d listed; Auth0 allows at most %d npm dependencies per %s", len(n.Content), lim.deps, lim.of))
 		return
 	}
 	seen := map[string]bool{}
@@ -122,12 +123,12 @@ func (l *loader) dependencies(file string, a *Action, n *yaml.Node) {
 	tenant.SortDependencies(a.Dependencies)
 }
 
-// secrets reads a secrets list into a: each secret's value from its source,
-// its name at most nameLimit bytes (Auth0 allows an action's 128, a
-// module's 255).
-func (l *loader) secrets(file string, a *Action, n *yaml.Node, nameLimit int) {
-	if n.Kind == yaml.SequenceNode && len(n.Content) > maxSecrets {
-		l.add(errf(file, n.Line, "secrets: %d listed; Auth0 allows at most %d secrets per action", len(n.Content), maxSecrets))
+// secrets reads a secrets list into a: at most lim.secrets of them, each
+// secret's value from its source, its name at most lim.secretName bytes
+// (Auth0 allows an action's 128, a module's 255).
+func (l *loader) secrets(file string, lim partLimits, a *Action, n *yaml.Node) {
+	if n.Kind == yaml.SequenceNode && len(n.Content) > lim.secrets {
+		l.add(errf(file, n.Line, "secrets: %d listed; Auth0 allows at most %d secrets per %s", len(n.Content), lim.secrets, lim.of))
 		return
 	}
 	seen := map[string]bool{}
@@ -142,8 +143,8 @@ func (l *loader) secrets(file string, a *Action, n *yaml.Node, nameLimit int) {
 		if item.Kind != yaml.MappingNode {
 			return
 		}
-		if len(s.Name) > nameLimit {
-			l.add(errf(file, item.Line, "%s: secret name of %d characters: Auth0 allows at most %d", where, len(s.Name), nameLimit))
+		if len(s.Name) > lim.secretName {
+			l.add(errf(file, item.Line, "%s: secret name of %d characters: Auth0 allows at most %d", where, len(s.Name), lim.secretName))
 			return
 		}
 		if l.envSecretOf(a.Name, s.Name) != nil {
@@ -208,20 +209,8 @@ func (l *loader) checkAction(file string, a *Action) {
 }
 
 func (l *loader) readCode(file string, a *Action) {
-	p := path.Join(a.Dir, a.CodePath)
-	if !fs.ValidPath(p) || !strings.HasPrefix(p, a.Dir+"/") {
-		l.add(errf(file, a.Line("code"), "code %q: the code file must be inside %s", a.CodePath, a.Dir))
-		return
-	}
-	b, err := readFile(l.fsys, p, MaxCodeBytes, "Auth0 allows at most 102,400 bytes of code per action")
-	var link *linkOutError
-	var large *tooLargeError
-	switch {
-	case errors.As(err, &link) || errors.As(err, &large):
-		l.add(&Error{Path: p, Err: describe(p, err)})
-		return
-	case err != nil:
-		l.add(errf(file, a.Line("code"), "code file %s: %v", p, describe(p, err)))
+	p, b, ok := l.readCodeFile(file, a.Dir, a.CodePath, a.Line("code"), MaxCodeBytes, "Auth0 allows at most 102,400 bytes of code per action")
+	if !ok {
 		return
 	}
 	if e := checkCode(p, b, a); e != nil {
@@ -231,11 +220,37 @@ func (l *loader) readCode(file string, a *Action) {
 	a.CodePath, a.Code = p, string(b)
 }
 
+// readCodeFile reads the code file codePath of the action or module in
+// dir, named by file at line, up to limit bytes (what says why): it must
+// be inside dir; a link out of the repo or a file past the limit is an
+// error of the code file itself, anything else one of file. It returns the
+// file's path from the repo's root and its bytes, or false once it has
+// reported why not.
+func (l *loader) readCodeFile(file, dir, codePath string, line int, limit int64, what string) (string, []byte, bool) {
+	p := path.Join(dir, codePath)
+	if !fs.ValidPath(p) || !strings.HasPrefix(p, dir+"/") {
+		l.add(errf(file, line, "code %q: the code file must be inside %s", codePath, dir))
+		return "", nil, false
+	}
+	b, err := readFile(l.fsys, p, limit, what)
+	var link *linkOutError
+	var large *tooLargeError
+	switch {
+	case errors.As(err, &link) || errors.As(err, &large):
+		l.add(&Error{Path: p, Err: describe(p, err)})
+		return "", nil, false
+	case err != nil:
+		l.add(errf(file, line, "code file %s: %v", p, describe(p, err)))
+		return "", nil, false
+	}
+	return p, b, true
+}
+
 // checkCode refuses code Auth0 would not keep as it is: longer than
 // MaxCodeBytes once actionsync's stamp line is appended, or not text (see
 // checkText).
 func checkCode(p string, b []byte, a *Action) *Error {
-	if room := stampRoom(a); len(b)+room > MaxCodeBytes {
+	if room := stampRoom(a.Secrets); len(b)+room > MaxCodeBytes {
 		return errf(p, 0, "%s bytes, and %d more for actionsync's stamp line: Auth0 allows at most %s bytes of code per action",
 			commas(int64(len(b))), room, commas(MaxCodeBytes))
 	}
@@ -262,11 +277,11 @@ func checkText(p string, b []byte) *Error {
 }
 
 // stampRoom is the room the stamp line (internal/stamp) takes in the
-// uploaded code: its fixed part with a 40-digit commit and an owner of up
+// uploaded code of an action or a module with secrets: its fixed part with a 40-digit commit and an owner of up
 // to 64 characters, and each secret's name and fingerprint.
-func stampRoom(a *Action) int {
+func stampRoom(secrets []Secret) int {
 	n := 160
-	for _, s := range a.Secrets {
+	for _, s := range secrets {
 		n += len(s.Name) + 18
 	}
 	return n

@@ -17,6 +17,19 @@ const (
 	maxSecretValue = 4096
 )
 
+// partLimits are Auth0's limits on the npm dependencies and secrets of an
+// action or a module, and the word ("action", "module") the loader's
+// messages name it by.
+type partLimits struct {
+	of                        string
+	deps, secrets, secretName int
+}
+
+var (
+	actionLimits = partLimits{"action", maxDependencies, maxSecrets, maxSecretName}
+	moduleLimits = partLimits{"module", maxModuleDeps, maxModuleSecrets, maxModuleSecretName}
+)
+
 // MaxBindings is "Each flow may have a maximum of 20 active bound Actions":
 // the loader checks triggers.yaml against it, and the planner the list it
 // would write, which keeps the bindings the repo does not manage.

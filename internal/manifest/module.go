@@ -34,11 +34,6 @@ const (
 	// maxModuleFile bounds module.yaml, far above what 10 dependencies and
 	// 30 secrets take.
 	maxModuleFile = 256 << 10
-	// moduleStampRoom is the room actionsync's stamp line takes in a
-	// module's uploaded code (internal/stamp): the fixed part with a
-	// 40-digit commit and an owner of up to 64 characters; each secret
-	// adds its name and a fingerprint.
-	moduleStampRoom = 160
 )
 
 const modulesDir = "modules"
@@ -187,18 +182,10 @@ func (l *loader) refuseModuleUse(file string, root *yaml.Node) {
 func (l *loader) moduleParts(file string, m *Module, deps, secrets *yaml.Node) {
 	var parts Action
 	if deps != nil {
-		if deps.Kind == yaml.SequenceNode && len(deps.Content) > maxModuleDeps {
-			l.add(errf(file, deps.Line, "dependencies: %d listed; Auth0 allows at most %d npm dependencies per module", len(deps.Content), maxModuleDeps))
-		} else {
-			l.dependencies(file, &parts, deps)
-		}
+		l.dependencies(file, moduleLimits, &parts, deps)
 	}
 	if secrets != nil {
-		if secrets.Kind == yaml.SequenceNode && len(secrets.Content) > maxModuleSecrets {
-			l.add(errf(file, secrets.Line, "secrets: %d listed; Auth0 allows at most %d secrets per module", len(secrets.Content), maxModuleSecrets))
-		} else {
-			l.secrets(file, &parts, secrets, maxModuleSecretName)
-		}
+		l.secrets(file, moduleLimits, &parts, secrets)
 	}
 	m.Dependencies, m.Secrets = parts.Dependencies, parts.Secrets
 }
@@ -207,25 +194,10 @@ func (l *loader) moduleParts(file string, m *Module, deps, secrets *yaml.Node) {
 // directory, within Auth0's limit on a module's code once the stamp line
 // is appended.
 func (l *loader) readModuleCode(file string, m *Module) {
-	p := path.Join(m.Dir, m.CodePath)
-	if !fs.ValidPath(p) || !strings.HasPrefix(p, m.Dir+"/") {
-		l.add(errf(file, m.Line("code"), "code %q: the code file must be inside %s", m.CodePath, m.Dir))
-		return
-	}
-	room := moduleStampRoom
-	for _, s := range m.Secrets {
-		room += len(s.Name) + 18
-	}
-	limit := MaxModuleCode - int64(room)
-	b, err := readFile(l.fsys, p, limit, fmt.Sprintf("with %d more for actionsync's stamp line, Auth0 allows at most %s characters of code per module", room, commas(MaxModuleCode)))
-	var link *linkOutError
-	var large *tooLargeError
-	switch {
-	case errors.As(err, &link) || errors.As(err, &large):
-		l.add(&Error{Path: p, Err: describe(p, err)})
-		return
-	case err != nil:
-		l.add(errf(file, m.Line("code"), "code file %s: %v", p, describe(p, err)))
+	room := stampRoom(m.Secrets)
+	what := fmt.Sprintf("with %d more for actionsync's stamp line, Auth0 allows at most %s characters of code per module", room, commas(MaxModuleCode))
+	p, b, ok := l.readCodeFile(file, m.Dir, m.CodePath, m.Line("code"), MaxModuleCode-int64(room), what)
+	if !ok {
 		return
 	}
 	if e := checkText(p, b); e != nil {
