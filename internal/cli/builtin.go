@@ -3,21 +3,19 @@ package cli
 import (
 	"errors"
 	"fmt"
+
+	"github.com/actionsync/actionsync/internal/manifest"
 )
 
-// localDomain is the AUTH0_DOMAIN that chooses the built-in tenant
-// explicitly, anywhere.
-const localDomain = "local"
-
 // builtin reports whether the run uses the built-in local tenant.
-func (e auth0Env) builtin() bool { return e.domain == "" || e.domain == localDomain }
+func (e auth0Env) builtin() bool { return e.domain == "" || e.domain == manifest.LocalDomain }
 
 // builtinWhy says why the built-in tenant serves, for its warning.
 func (e auth0Env) builtinWhy() string {
 	if e.env != "" {
 		return "environment " + e.env + "'s domain is local"
 	}
-	if e.domain == localDomain {
+	if e.domain == manifest.LocalDomain {
 		return "AUTH0_DOMAIN=local"
 	}
 	return "AUTH0_DOMAIN is not set"

@@ -116,7 +116,7 @@ func sharedTenant(cfg *manifest.Config, getenv func(string) string) error {
 	seen := map[string]string{}
 	for _, e := range cfg.Environments {
 		d := envDomain(e, getenv)
-		if d == "" || d == localDomain {
+		if d == "" || d == manifest.LocalDomain {
 			continue
 		}
 		h := tenantHost(d)

@@ -5,12 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/actionsync/actionsync/internal/manifest"
 	"github.com/actionsync/actionsync/internal/source"
 	"github.com/actionsync/actionsync/internal/sync"
 )
@@ -135,7 +135,7 @@ func checkRepoURL(repo string) error {
 		return fmt.Errorf("--repo %s: scheme %q: want https://, ssh://, git@host:path, file://, or http:// on loopback", shown, u.Scheme)
 	case u.Host == "":
 		return fmt.Errorf("--repo %s: no host", shown)
-	case u.Scheme == "http" && !loopbackHost(u.Hostname()):
+	case u.Scheme == "http" && !manifest.LoopbackHost(u.Hostname()):
 		return fmt.Errorf("--repo %s: plain HTTP is accepted for loopback addresses only; use https://", shown)
 	}
 	return nil
@@ -188,12 +188,3 @@ func (c *logFlags) validate() error {
 	return oneOf("log-format", c.format, "text", "json")
 }
 
-// loopbackHost reports whether h names this machine: plain HTTP is
-// accepted for it alone.
-func loopbackHost(h string) bool {
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
-}

@@ -136,7 +136,7 @@ func startWith(t testing.TB, o *origin, interval, drift, build time.Duration, op
 func startOn(t testing.TB, srv *tenanttest.Server, o *origin, interval, drift, build time.Duration, opts ...func(*daemon.Config)) *harness {
 	t.Helper()
 	metrics := daemon.NewMetrics()
-	client := &http.Client{Transport: transport.New(srv.HTTP.Transport, transport.Options{Observe: metrics.ObserveRequest, Attempts: 2})}
+	client := &http.Client{Transport: transport.New(srv.HTTP.Transport, transport.Options{Observe: metrics.Observer(""), Attempts: 2})}
 	api := srv.NewClient(t, management.WithClient(client), management.WithNoRetries())
 	src := &source.Remote{URL: o.url(), Branch: "main", Dir: t.TempDir()}
 	log := slog.New(slog.DiscardHandler)

@@ -104,14 +104,8 @@ func newEnvMetrics(labels prometheus.Labels) *envMetrics {
 	}
 }
 
-// ObserveRequest counts one API request of a daemon of one engine; it fits
-// transport.Options.Observe.
-func (m *Metrics) ObserveRequest(route string, code int) {
-	m.Observer("")(route, code)
-}
-
-// Observer counts the API requests of environment name (labelled env);
-// it fits transport.Options.Observe.
+// Observer counts the API requests of environment name (labelled env;
+// "" for a daemon of one engine); it fits transport.Options.Observe.
 func (m *Metrics) Observer(name string) func(route string, code int) {
 	requests := m.env(name).requests
 	return func(route string, code int) { requests.WithLabelValues(route, strconv.Itoa(code)).Inc() }

@@ -95,13 +95,15 @@ func ValidDomain(domain string) error {
 	if err != nil || u.Host == "" || u.Scheme != "http" && u.Scheme != "https" {
 		return fmt.Errorf("domain %q: want a host name, or a URL", domain)
 	}
-	if u.Scheme == "http" && !loopbackHost(u.Hostname()) {
+	if u.Scheme == "http" && !LoopbackHost(u.Hostname()) {
 		return fmt.Errorf("domain %q: plain HTTP is accepted for loopback addresses only", domain)
 	}
 	return nil
 }
 
-func loopbackHost(h string) bool {
+// LoopbackHost reports whether h names this machine: plain HTTP is
+// accepted for it alone.
+func LoopbackHost(h string) bool {
 	if h == "localhost" {
 		return true
 	}

@@ -3,7 +3,6 @@ package manifest
 import (
 	"fmt"
 	"slices"
-	"strings"
 )
 
 // selectEnvironment finds the environment Options names, once
@@ -17,11 +16,7 @@ func (l *loader) selectEnvironment() {
 	if l.env != nil || len(l.errs) > 0 {
 		return
 	}
-	defined := strings.Join(l.repo.Config.EnvironmentNames(), ", ")
-	if defined == "" {
-		defined = "none"
-	}
-	l.add(&Error{Path: ConfigFile, Err: fmt.Errorf("no environment %q (defined: %s)", name, defined)})
+	l.add(&Error{Path: ConfigFile, Err: fmt.Errorf("no environment %q (defined: %s)", name, orNone(l.repo.Config.EnvironmentNames()))})
 }
 
 // excluded reports whether the environment leaves the action out.

@@ -8,9 +8,11 @@
 package status
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io/fs"
+	"slices"
 
 	"github.com/actionsync/actionsync/internal/diff"
 	"github.com/actionsync/actionsync/internal/live"
@@ -39,14 +41,9 @@ type History interface {
 
 // Options shape a report.
 type Options struct {
-	// Owner is the owner of a repo whose actionsync.yaml names none; ""
-	// means stamp.DefaultOwner.
-	Owner string
 	// History is where earlier commits are looked up; nil for none (a
 	// directory outside Git).
 	History History
-	// Depth bounds the commits looked through; 0 means Depth.
-	Depth int
 	// Environment is the environment of actionsync.yaml whose overlay
 	// applies (its excluded actions are not reported); "" for none.
 	Environment string
@@ -71,17 +68,13 @@ func Check(ctx context.Context, api live.API, src Source, opts Options) (*Report
 	if err := desired.Validate(st.Catalogue, st.TriggerOf()); err != nil {
 		return nil, err
 	}
-	var managed []string
-	for _, t := range desired.Triggers {
-		managed = append(managed, t.ID)
-	}
-	if err := r.ReadBindings(ctx, st, managed); err != nil {
+	if err := r.ReadBindings(ctx, st, diff.BindingTriggers(desired, st, diff.Options{})); err != nil {
 		return nil, fmt.Errorf("read the tenant: %w", err)
 	}
 	if err := readModules(ctx, r, desired, st); err != nil {
 		return nil, fmt.Errorf("read the tenant: %w", err)
 	}
-	rep := compare(desired, rev, st, ownerOf(desired, opts.Owner))
+	rep := compare(desired, rev, st, ownerOf(desired))
 	if opts.History != nil {
 		if err := lookBack(ctx, rep, st, rev, opts); err != nil {
 			return nil, fmt.Errorf("look through history: %w", err)
@@ -117,15 +110,8 @@ func noSecrets(env string) manifest.Options {
 	}
 }
 
-func ownerOf(r *manifest.Repo, fallback string) string {
-	switch {
-	case r.Config.Owner != "":
-		return r.Config.Owner
-	case fallback != "":
-		return fallback
-	}
-	return stamp.DefaultOwner
-}
+// ownerOf is the owner of r: its actionsync.yaml's, or the default.
+func ownerOf(r *manifest.Repo) string { return cmp.Or(r.Config.Owner, stamp.DefaultOwner) }
 
 // compare compares the commit with the tenant, action by action and
 // trigger by trigger.
@@ -187,11 +173,7 @@ func compareTrigger(t *manifest.Trigger, desired *manifest.Repo, st *tenant.Stat
 	for _, b := range st.Bindings[t.ID] {
 		have = append(have, diff.Binding(b))
 	}
-	match := len(want) == len(have)
-	for i := 0; match && i < len(want); i++ {
-		match = want[i] == have[i]
-	}
-	return Trigger{Trigger: t.ID, Matches: match, Bindings: want, Live: have}
+	return Trigger{Trigger: t.ID, Matches: slices.Equal(want, have), Bindings: want, Live: have}
 }
 
 // lookBack finds, for each action whose deployed version differs from the
@@ -206,12 +188,8 @@ func lookBack(ctx context.Context, rep *Report, st *tenant.State, rev string, op
 	if len(todo) == 0 {
 		return nil
 	}
-	depth := opts.Depth
-	if depth <= 0 {
-		depth = Depth
-	}
 	byName := st.ByName()
-	return opts.History.Log(ctx, depth, func(crev string, tree fs.FS) (bool, error) {
+	return opts.History.Log(ctx, Depth, func(crev string, tree fs.FS) (bool, error) {
 		if crev == rev {
 			return true, nil // the commit itself, compared already
 		}
@@ -220,7 +198,7 @@ func lookBack(ctx context.Context, rep *Report, st *tenant.State, rev string, op
 			return true, nil // a commit that does not load holds no version
 		}
 		_ = old.Validate(st.Catalogue, st.TriggerOf()) // fills in trigger versions; what it refuses cannot match
-		owner := ownerOf(old, opts.Owner)
+		owner := ownerOf(old)
 		for name, a := range todo {
 			l, oa := byName[name], old.Action(name)
 			if oa != nil && len(versionFields(oa, old, owner, l, st)) == 0 {
