@@ -187,4 +187,3 @@ func (c *logFlags) validate() error {
 	}
 	return oneOf("log-format", c.format, "text", "json")
 }
-
