@@ -518,3 +518,28 @@ func TestTwoEnvironmentsOneTenant(t *testing.T) {
 		t.Errorf("%d requests to the tenants, want none", n)
 	}
 }
+
+// TestGitSourcesLeaveNothing: every command that reads a Git URL removes
+// the commit it fetched when it ends, with or without --env (which reads
+// actionsync.yaml from --branch and then each environment's branch).
+func TestGitSourcesLeaveNothing(t *testing.T) {
+	_, _, g, env := envSetup(t)
+	tmp := t.TempDir()
+	env = append(env, "TMPDIR="+tmp)
+	for _, args := range [][]string{
+		{"--dry-run", "--env", "dev"},
+		{"--dry-run", "--env", "all"},
+		{"status", "--env", "prod"},
+		{"test", "--env", "prod"},
+		{"export", "--env", "dev", "--out", filepath.Join(t.TempDir(), "out")},
+	} {
+		r := run(t, t.TempDir(), env, append(args, "--repo", g.url())...)
+		// export of the empty tenant is exit 1 for that alone
+		if r.code == 1 && !strings.Contains(r.stderr, "the repo does not load yet") {
+			t.Fatalf("%q: exit 1\n%s%s", args, r.stdout, r.stderr)
+		}
+		if left, _ := os.ReadDir(tmp); len(left) != 0 {
+			t.Fatalf("%q left %d entries in TMPDIR, such as %s", args, len(left), left[0].Name())
+		}
+	}
+}

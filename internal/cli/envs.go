@@ -91,7 +91,9 @@ func (c *repoFlags) targets(ctx context.Context, envName string, base auth0Env, 
 	for _, e := range cfg.Environments {
 		if envName == manifest.AllEnvironments || e.Name == envName {
 			auth, err := envAuth(e, getenv)
-			out = append(out, target{name: e.Name, auth: auth, src: c.envSource(e.Ref), ref: e.Ref, settings: e, err: err})
+			var es sync.Source
+			es, src = c.refSource(src, e.Ref)
+			out = append(out, target{name: e.Name, auth: auth, src: es, ref: e.Ref, settings: e, err: err})
 		}
 	}
 	return out, nil
@@ -177,7 +179,8 @@ func (c *repoFlags) sourceOf(ctx context.Context, envName string) (sync.Source, 
 	if envName == "" || !c.isURL() {
 		return c.source(), nil
 	}
-	cfg, err := readConfig(ctx, c.source())
+	src := c.source()
+	cfg, err := readConfig(ctx, src)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +188,21 @@ func (c *repoFlags) sourceOf(ctx context.Context, envName string) (sync.Source, 
 	if e == nil {
 		return nil, noSuchEnv(envName, cfg)
 	}
-	return c.envSource(e.Ref), nil
+	es, _ := c.refSource(src, e.Ref)
+	return es, nil
+}
+
+// refSource is the source of an environment following ref, given src, the
+// source of --branch that read actionsync.yaml (nil once taken): src
+// itself, its commit already fetched, when ref is that branch, so that it
+// is not fetched twice; otherwise a source of its own (envSource). It
+// returns what is left of src for the next environment: one source serves
+// one environment.
+func (c *repoFlags) refSource(src sync.Source, ref string) (use, left sync.Source) {
+	if src != nil && c.isURL() && ref == c.branch {
+		return src, nil
+	}
+	return c.envSource(ref), src
 }
 
 // envSource is the commit an environment syncs: its branch of a Git URL;

@@ -55,6 +55,7 @@ func (c *exportCommand) validate() error {
 }
 
 func (c *exportCommand) run(ctx context.Context, out streams) (int, error) {
+	defer c.repo.close()
 	log := newLogger(out.stderr, c.log.format)
 	t := target{auth: c.env}
 	if c.envName != "" {

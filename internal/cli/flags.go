@@ -84,6 +84,9 @@ func oneOf(flagName, got string, want ...string) error {
 type repoFlags struct {
 	repo, branch, path                            string
 	tokenFile, gitUsername, sshKeyFile, knownHost string
+	// opened are the Git remotes source has made: each holds the commit it
+	// fetched on disk until closed.
+	opened []io.Closer
 }
 
 func (c *repoFlags) bind(fs *flag.FlagSet) {
@@ -164,14 +167,26 @@ func (c *repoFlags) isURL() bool {
 	return strings.Contains(c.repo, "://") || strings.HasPrefix(c.repo, "git@")
 }
 
-// source is the commit source --repo names.
+// source is the commit source --repo names; a command that calls it
+// defers close.
 func (c *repoFlags) source() sync.Source {
 	if c.isURL() {
-		return &source.Remote{URL: c.repo, Branch: c.branch, Sub: c.path, Auth: source.Auth{
+		r := &source.Remote{URL: c.repo, Branch: c.branch, Sub: c.path, Auth: source.Auth{
 			TokenFile: c.tokenFile, Username: c.gitUsername, SSHKeyFile: c.sshKeyFile, KnownHostsFile: c.knownHost,
 		}}
+		c.opened = append(c.opened, r)
+		return r
 	}
 	return source.Worktree(filepath.Join(c.repo, c.path))
+}
+
+// close releases what every source made so far holds (a fetched commit
+// on disk).
+func (c *repoFlags) close() {
+	for _, o := range c.opened {
+		o.Close()
+	}
+	c.opened = nil
 }
 
 // logFlags choose the log format.

@@ -37,6 +37,7 @@ func (c *statusCommand) validate() error {
 // run reports: exit 0 when the tenant matches the commit, 2 when anything
 // differs.
 func (c *statusCommand) run(ctx context.Context, out streams) (int, error) {
+	defer c.repo.close()
 	log := newLogger(out.stderr, c.log.format)
 	t, err := c.repo.target(ctx, c.envName, c.env)
 	if err != nil {

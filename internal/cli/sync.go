@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 
 	"github.com/actionsync/actionsync/internal/daemon"
@@ -67,11 +66,11 @@ func (c *syncCommand) validate() error {
 func (c *syncCommand) run(ctx context.Context, out streams) (int, error) {
 	log := newLogger(out.stderr, c.log.format)
 	metrics := daemon.NewMetrics()
+	defer c.repo.close()
 	targets, err := c.repo.targets(ctx, c.envName, c.env, osGetenv)
 	if err != nil {
 		return exitError, err
 	}
-	defer closeSources(targets) // a fetched commit kept on disk
 	if c.dryRun && c.envName == manifest.AllEnvironments {
 		return c.dryRunAll(ctx, targets, metrics, log, out)
 	}
@@ -120,16 +119,6 @@ func (c *syncCommand) newEngine(ctx context.Context, t target, observe func(stri
 		opts.Gate = &remote.Gate{API: conn.api.Action, Parallel: c.engine.parallel}
 	}
 	return sync.New(conn.api, t.src, opts), nil
-}
-
-// closeSources releases what the targets' sources hold (a Remote's fetched
-// commit on disk).
-func closeSources(targets []target) {
-	for _, t := range targets {
-		if c, ok := t.src.(io.Closer); ok {
-			c.Close()
-		}
-	}
 }
 
 // engineFlags shape what a sync does.

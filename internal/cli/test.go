@@ -67,6 +67,7 @@ func (c *testCommand) validate() error {
 }
 
 func (c *testCommand) run(ctx context.Context, out streams) (int, error) {
+	defer c.repo.close()
 	log := newLogger(out.stderr, c.log.format)
 	if c.remote {
 		return c.runRemote(ctx, out, log)
@@ -129,7 +130,6 @@ func (c *testCommand) runRemote(ctx context.Context, out streams, log *slog.Logg
 	if err != nil {
 		return exitError, err
 	}
-	defer closeSources([]target{t})
 	conn, err := connect(t.auth, connOptions{keyFile: c.secretKeyFile, log: log})
 	if err != nil {
 		return exitError, err
