@@ -32,7 +32,7 @@ func (s *Suite) Select(names ...string) (*Suite, error) {
 	}
 	out := &Suite{repo: s.repo}
 	for _, c := range s.Cases {
-		if slices.Contains(names, c.Action) || c.Flow() && slices.ContainsFunc(s.bound(c.Trigger), func(b string) bool { return slices.Contains(names, b) }) {
+		if slices.Contains(names, c.Action) || c.Flow() && slices.ContainsFunc(s.Bound(c.Trigger), func(b string) bool { return slices.Contains(names, b) }) {
 			out.Cases = append(out.Cases, c)
 		}
 	}
@@ -61,10 +61,7 @@ func (s *Suite) Skip(reason string) *Report {
 }
 
 // Bound names the actions bound to trigger in triggers.yaml, in order.
-func (s *Suite) Bound(trigger string) []string { return s.bound(trigger) }
-
-// bound names the actions bound to trigger, in order.
-func (s *Suite) bound(trigger string) []string {
+func (s *Suite) Bound(trigger string) []string {
 	t := s.repo.Trigger(trigger)
 	if t == nil {
 		return nil
@@ -150,7 +147,7 @@ var ErrNotInRepo = errors.New("bound action is not in the repo")
 func (s *Suite) actions(c *Case) ([]node.Action, error) {
 	names := []string{c.Action}
 	if c.Flow() {
-		names = s.bound(c.Trigger)
+		names = s.Bound(c.Trigger)
 	}
 	out := make([]node.Action, 0, len(names))
 	for _, name := range names {

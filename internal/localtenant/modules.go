@@ -95,16 +95,20 @@ func (t *Tenant) listModules(w http.ResponseWriter, r *http.Request) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make([]*moduleOut, 0, len(t.st.Modules))
-	for _, m := range t.st.Modules {
+	n := len(t.st.Modules)
+	lo, hi := 0, n
+	if q.Has("per_page") {
+		lo, hi = p.window(n)
+	}
+	out := make([]*moduleOut, 0, hi-lo) // only the page is rendered
+	for _, m := range t.st.Modules[lo:hi] {
 		out = append(out, t.renderModule(m, false))
 	}
 	if !q.Has("per_page") {
-		answer(w, http.StatusOK, map[string]any{"modules": out, "total": len(out)}, nil)
+		answer(w, http.StatusOK, map[string]any{"modules": out, "total": n}, nil)
 		return
 	}
-	lo, hi := p.window(len(out))
-	answer(w, http.StatusOK, pagedEnvelope("modules", out[lo:hi], p, len(out)), nil)
+	answer(w, http.StatusOK, pagedEnvelope("modules", out, p, n), nil)
 }
 
 func (t *Tenant) createModule(w http.ResponseWriter, r *http.Request) {

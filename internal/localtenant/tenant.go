@@ -24,6 +24,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/actionsync/actionsync/internal/node"
 )
 
 // Options configure a Tenant. The zero value is an in-memory tenant whose
@@ -98,6 +100,10 @@ type Tenant struct {
 	mux     *http.ServeMux
 	limiter *limiter
 	key     []byte // signs the tokens /oauth/token issues
+	// runner runs action code for the test endpoint; one for the tenant's
+	// life, so node's version is asked once and a dependency set is
+	// installed once however many tests need it at once.
+	runner *node.Runner
 
 	mu    sync.Mutex // guards st and rng
 	st    *state
@@ -128,10 +134,11 @@ func New(opts Options) (*Tenant, error) {
 		seed = mrand.Uint64()
 	}
 	t := &Tenant{
-		opts: opts,
-		key:  randomBytes(32),
-		st:   &state{Bindings: map[string][]*binding{}, Executions: map[string]*execution{}},
-		rng:  mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		opts:   opts,
+		runner: &node.Runner{Node: opts.Node, Timeout: opts.TestTimeout, Cache: opts.NPMCache},
+		key:    randomBytes(32),
+		st:     &state{Bindings: map[string][]*binding{}, Executions: map[string]*execution{}},
+		rng:    mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 	}
 	if opts.RateLimit > 0 {
 		t.limiter = newLimiter(opts.RateLimit, opts.Now)

@@ -28,8 +28,7 @@ func (t *Tenant) run(ctx context.Context, a node.Action, event map[string]any) r
 	if t.opts.Node == "-" {
 		return errorResult("running action code is disabled on this local tenant")
 	}
-	r := &node.Runner{Node: t.opts.Node, Timeout: t.opts.TestTimeout, Cache: t.opts.NPMCache}
-	res, err := r.Run(ctx, event, a)
+	res, err := t.runner.Run(ctx, event, a)
 	switch {
 	case errors.Is(err, node.ErrNoNode) && t.opts.Node == "":
 		return errorResult("node is not installed where the local tenant runs")

@@ -56,11 +56,8 @@ func newMasker(actions []Action) *masker {
 
 // jsonEscaped is v as it appears inside a JSON string.
 func jsonEscaped(v string) string {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.Encode(v)
-	return strings.TrimSuffix(strings.TrimPrefix(strings.TrimSuffix(b.String(), "\n"), `"`), `"`)
+	b, _ := encodeJSON(v)
+	return strings.TrimSuffix(strings.TrimPrefix(string(b), `"`), `"`)
 }
 
 // jsEscaped is v as node's util.inspect shows it inside a quoted string.
@@ -118,18 +115,25 @@ func (m *masker) json(raw json.RawMessage) json.RawMessage {
 	if dec.Decode(&v) != nil {
 		return json.RawMessage(m.str(string(raw)))
 	}
-	masked := m.value(v)
+	out, err := encodeJSON(m.value(v))
+	if err != nil {
+		return raw
+	}
+	if before, _ := encodeJSON(v); bytes.Equal(before, out) {
+		return raw // nothing masked
+	}
+	return out
+}
+
+// encodeJSON is v as JSON, without escaping HTML.
+func encodeJSON(v any) ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	if enc.Encode(masked) != nil {
-		return raw
+	if err := enc.Encode(v); err != nil {
+		return nil, err
 	}
-	out := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
-	if !m.changed(v, masked) {
-		return raw
-	}
-	return out
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 func (m *masker) value(v any) any {
@@ -160,11 +164,4 @@ func (m *masker) value(v any) any {
 		return out
 	}
 	return v
-}
-
-// changed reports whether masking changed anything in v.
-func (m *masker) changed(v, masked any) bool {
-	a, _ := json.Marshal(v)
-	b, _ := json.Marshal(masked)
-	return !bytes.Equal(a, b)
 }

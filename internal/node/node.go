@@ -28,6 +28,10 @@ const DefaultTimeout = 20 * time.Second
 // Mask replaces every secret value in a Result.
 const Mask = "***"
 
+// TimeoutMessage starts the error of a run stopped at its time limit, as
+// Auth0 words it; a tenant's answer that starts so is a time-out too.
+const TimeoutMessage = "Script execution time exceeded"
+
 // Errors a caller can tell apart with errors.Is. Each comes wrapped with
 // what was looked for or what failed.
 var (

@@ -232,7 +232,7 @@ func (r *Runner) stopped(ctx context.Context, p *process, res *Result, action st
 		return fmt.Errorf("run %s: %w", action, ctx.Err())
 	case errors.Is(err, errTimedOut):
 		res.TimedOut = true
-		last.Error = &Error{Action: action, Name: "Error", Message: fmt.Sprintf("Script execution time exceeded: timed out after %s", r.timeout())}
+		last.Error = &Error{Action: action, Name: "Error", Message: fmt.Sprintf("%s: timed out after %s", TimeoutMessage, r.timeout())}
 	case errors.Is(err, errExited):
 		last.Error = &Error{Action: action, Name: "Error", Message: p.exitMessage("node exited before the action returned")}
 	case errors.Is(err, errTooMuch):

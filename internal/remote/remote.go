@@ -46,10 +46,6 @@ var (
 	ErrNoCalls = errors.New("the test endpoint's answer has no api_calls")
 )
 
-// timeoutMessage starts the error of an execution Auth0 stopped at its
-// time limit (and the local tenant's).
-const timeoutMessage = "Script execution time exceeded"
-
 // Runner runs test cases on a tenant's drafts. It keeps no state; it is
 // safe for concurrent use.
 type Runner struct {
@@ -105,7 +101,7 @@ func (r *Runner) Run(ctx context.Context, event map[string]any, actions ...node.
 		f.Record(a.Name, out.calls)
 		if out.run.Error != nil {
 			res.Error = out.run.Error
-			res.TimedOut = strings.HasPrefix(out.run.Error.Message, timeoutMessage)
+			res.TimedOut = strings.HasPrefix(out.run.Error.Message, node.TimeoutMessage)
 			break
 		}
 		if f.Stopped() {
