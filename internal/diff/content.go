@@ -88,11 +88,11 @@ func (c content) differences(o content) []tenant.Field {
 }
 
 // changedSecrets names the secrets whose value or presence differs between
-// the desired action or module (its secrets) and the live one (its code
-// and secret names); values are never compared directly.
-func changedSecrets(want content, secrets []manifest.Secret, liveCode string, liveNames []string) []string {
-	_, st, _ := stamp.Split(liveCode)
-	live := st.Secrets
+// the desired action or module (its secrets) and the live one (its draft's
+// content, whose stamp holds the fingerprints, and its secret names);
+// values are never compared directly.
+func changedSecrets(want content, secrets []manifest.Secret, draft content, liveNames []string) []string {
+	live := draft.Stamp.Secrets
 	names := map[string]bool{}
 	for _, n := range liveNames {
 		names[n] = true

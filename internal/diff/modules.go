@@ -125,8 +125,7 @@ func planModules(desired *manifest.Repo, live *tenant.State, o Options) (moduleS
 func planModule(m *manifest.Module, l *tenant.Module, o Options) (*modulePlan, error) {
 	mp := &modulePlan{live: l, want: desiredModule(m, o.owner(), o.SecretKey)}
 	if l == nil {
-		mp.step = &Step{Kind: ModuleCreate, Module: m.Name, Reason: "not in the tenant", Secrets: moduleSecretNames(m),
-			CodeDiff: Unified("/dev/null", m.CodePath, "", mp.want.Body)}
+		mp.step = &Step{Kind: ModuleCreate, Module: m.Name, Reason: "not in the tenant", Secrets: secretNames(m.Secrets)}
 		return mp, nil
 	}
 	s := Step{Module: m.Name, ModuleID: l.ID}
@@ -136,8 +135,7 @@ func planModule(m *manifest.Module, l *tenant.Module, o Options) (*modulePlan, e
 		return nil, &ForeignError{Action: m.Name, Owner: from, Want: o.owner(), Module: true}
 	case who != ours:
 		s.Kind, s.Fields = ModuleAdopt, mp.want.differences(draft)
-		s.Secrets = changedSecrets(mp.want, m.Secrets, l.Code, l.Secrets)
-		s.CodeDiff = Unified("tenant/modules/"+m.Name, m.CodePath, draft.Body, mp.want.Body)
+		s.Secrets = changedSecrets(mp.want, m.Secrets, draft, l.Secrets)
 		s.Reason = moduleAdoptReason(from)
 		mp.step = &s
 		return mp, nil
@@ -167,11 +165,10 @@ func (mp *modulePlan) planOwned(s Step, m *manifest.Module, draft content) error
 	default:
 		s.Kind, s.Fields = ModuleUpdate, fields
 		if slices.Contains(fields, tenant.FieldSecrets) {
-			s.Secrets = changedSecrets(mp.want, m.Secrets, l.Code, l.Secrets)
+			s.Secrets = changedSecrets(mp.want, m.Secrets, draft, l.Secrets)
 		}
 		s.Reason = "the draft differs: " + tenant.JoinFields(fields)
 	}
-	s.CodeDiff = Unified("tenant/modules/"+m.Name, m.CodePath, draft.Body, mp.want.Body)
 	mp.step = &s
 	return nil
 }
@@ -196,14 +193,6 @@ func moduleAdoptReason(from string) string {
 	return who + ": adopt it, one update and publish that add this owner's stamp; the actions that use it pin the new version"
 }
 
-func moduleSecretNames(m *manifest.Module) []string {
-	var out []string
-	for _, s := range m.Secrets {
-		out = append(out, s.Name)
-	}
-	return out
-}
-
 // moduleOwnerOf says who wrote l, and the other owner's name when foreign.
 func moduleOwnerOf(l *tenant.Module, owner string) (ownership, string) {
 	st, ok := stamp.OfModule(l)
@@ -211,7 +200,9 @@ func moduleOwnerOf(l *tenant.Module, owner string) (ownership, string) {
 }
 
 // moduleSteps are the steps of the planned modules, by name, each with the
-// actions of steps that move to the version it makes.
+// actions of steps that move to the version it makes, and its code diff:
+// made here, for the plan alone, not in planModules, which
+// RollbackCandidates also calls for the versions modules will pin.
 func (ms moduleSet) moduleSteps(desired *manifest.Repo, actionSteps []Step) []Step {
 	var out []Step
 	for _, m := range desired.Modules {
@@ -220,6 +211,11 @@ func (ms moduleSet) moduleSteps(desired *manifest.Repo, actionSteps []Step) []St
 			continue
 		}
 		s := *mp.step
+		from, old := "/dev/null", ""
+		if mp.live != nil {
+			from, old = "tenant/modules/"+m.Name, moduleDraft(mp.live).Body
+		}
+		s.CodeDiff = Unified(from, m.CodePath, old, mp.want.Body)
 		for _, as := range actionSteps {
 			if slices.Contains(as.moved, m.Name) {
 				s.Moves = append(s.Moves, as.Action)
@@ -285,8 +281,13 @@ func moduleKeepReason(desired *manifest.Repo, live *tenant.State, l *tenant.Modu
 
 // usesModule reports whether a's draft or deployed version pins m.
 func usesModule(a *tenant.Action, m *tenant.Module) bool {
-	is := func(r tenant.ModuleRef) bool { return r.ModuleID == m.ID || r.ModuleID == "" && r.Module == m.Name }
-	return slices.ContainsFunc(a.Modules, is) || a.Deployed != nil && slices.ContainsFunc(a.Deployed.Modules, is)
+	return pinsAny(a, func(r tenant.ModuleRef) bool { return r.ModuleID == m.ID || r.ModuleID == "" && r.Module == m.Name })
+}
+
+// pinsAny reports whether a's draft or its deployed version has a pin f
+// holds for.
+func pinsAny(a *tenant.Action, f func(tenant.ModuleRef) bool) bool {
+	return slices.ContainsFunc(a.Modules, f) || a.Deployed != nil && slices.ContainsFunc(a.Deployed.Modules, f)
 }
 
 func sortedModules(ms []*tenant.Module) []*tenant.Module {
@@ -303,9 +304,8 @@ func NeedModules(desired *manifest.Repo, live *tenant.State, opts Options) bool 
 	if len(desired.Modules) > 0 || opts.Prune {
 		return true
 	}
-	return slices.ContainsFunc(live.Actions, func(a *tenant.Action) bool {
-		return len(a.Modules) > 0 || a.Deployed != nil && len(a.Deployed.Modules) > 0
-	})
+	pinned := func(tenant.ModuleRef) bool { return true }
+	return slices.ContainsFunc(live.Actions, func(a *tenant.Action) bool { return pinsAny(a, pinned) })
 }
 
 // ModuleVersionCandidates names the modules of the repo whose versions a
@@ -336,7 +336,7 @@ func pinsOther(desired *manifest.Repo, live *tenant.State, l *tenant.Module) boo
 	other := func(r tenant.ModuleRef) bool { return r.Module == l.Name && r.Version != l.Latest }
 	for _, name := range desired.Users(l.Name) {
 		a := live.Action(name)
-		if a != nil && (slices.ContainsFunc(a.Modules, other) || a.Deployed != nil && slices.ContainsFunc(a.Deployed.Modules, other)) {
+		if a != nil && pinsAny(a, other) {
 			return true
 		}
 	}

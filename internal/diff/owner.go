@@ -81,16 +81,17 @@ func adopt(s Step, a *manifest.Action, l *tenant.Action, want content, from stri
 	draft := draftContent(l, ms)
 	s.Kind, s.Fields = Adopt, want.differences(draft)
 	if slices.Contains(s.Fields, tenant.FieldSecrets) {
-		s.Secrets = changedSecrets(want, a.Secrets, l.Code, l.Secrets)
+		s.Secrets = changedSecrets(want, a.Secrets, draft, l.Secrets)
 	}
 	s.CodeDiff = Unified("tenant/"+a.Name, a.CodePath, draft.Body, want.Body)
-	s.Reason = adoptReason(want, l, from, ms)
+	s.Reason = adoptReason(want, draft, l, from, ms)
 	return s
 }
 
 // adoptReason says who wrote the action and what adopting it changes of
-// what runs: nothing, when the commit holds the deployed version.
-func adoptReason(want content, l *tenant.Action, from string, ms moduleSet) string {
+// what runs: nothing, when the commit holds the deployed version; draft is
+// l's draft's content.
+func adoptReason(want, draft content, l *tenant.Action, from string, ms moduleSet) string {
 	who := "made outside actionsync (no stamp)"
 	if from != "" {
 		who = "written by owner " + from
@@ -103,7 +104,7 @@ func adoptReason(want content, l *tenant.Action, from string, ms moduleSet) stri
 	if f := want.build().differences(deployed); len(f) > 0 {
 		parts = append(parts, "the commit also changes its "+tenant.JoinFields(f))
 	}
-	if !draftContent(l, ms).build().equal(deployed) {
+	if !draft.build().equal(deployed) {
 		parts = append(parts, "its pending draft is replaced")
 	}
 	return strings.Join(parts, "; ")

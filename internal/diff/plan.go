@@ -241,7 +241,7 @@ func planAction(a *manifest.Action, l *tenant.Action, o Options, ms moduleSet) (
 	want := desiredContent(a, o.owner(), o.SecretKey, ms.desired(a))
 	if l == nil {
 		s := Step{Kind: Create, Action: a.Name, Trigger: a.Trigger.ID, Reason: "not in the tenant",
-			CodeDiff: Unified("/dev/null", a.CodePath, "", want.Body), Secrets: secretNames(a)}
+			CodeDiff: Unified("/dev/null", a.CodePath, "", want.Body), Secrets: secretNames(a.Secrets)}
 		if len(want.Pins) > 0 {
 			s.Modules, s.moved = want.Pins, moved(want.Pins, nil)
 		}
@@ -266,19 +266,20 @@ func withPins(s Step, want content, l *tenant.Action, ms moduleSet) Step {
 	if !slices.Contains(s.Fields, tenant.FieldModules) {
 		return s
 	}
-	s.Modules, s.PreviousModules = want.Pins, moduleSet(nil).canonical(l.Modules)
+	s.Modules, s.PreviousModules = want.Pins, DraftPins(l)
 	s.moved = moved(want.Pins, ms.canonical(l.Modules))
 	return s
 }
 
 // planOwned plans an action this owner wrote.
 func planOwned(s Step, a *manifest.Action, l *tenant.Action, want content, ms moduleSet) (Step, bool) {
-	if fields := want.differences(draftContent(l, ms)); len(fields) > 0 {
+	draft := draftContent(l, ms)
+	if fields := want.differences(draft); len(fields) > 0 {
 		s.Fields = fields
 		if slices.Contains(fields, tenant.FieldSecrets) {
-			s.Secrets = changedSecrets(want, a.Secrets, l.Code, l.Secrets)
+			s.Secrets = changedSecrets(want, a.Secrets, draft, l.Secrets)
 		}
-		s.CodeDiff = Unified("tenant/"+a.Name, a.CodePath, stamp.Body(l.Code), want.Body)
+		s.CodeDiff = Unified("tenant/"+a.Name, a.CodePath, draft.Body, want.Body)
 		if v := rollbackTarget(want, l, ms); v != nil {
 			s.Kind, s.Version = Rollback, &VersionRef{ID: v.ID, Number: v.Number}
 			s.Reason = fmt.Sprintf("the commit equals version %d", v.Number)
@@ -300,9 +301,10 @@ func planOwned(s Step, a *manifest.Action, l *tenant.Action, want content, ms mo
 	return Step{}, false
 }
 
-func secretNames(a *manifest.Action) []string {
+// secretNames are the names of secrets, as a step lists them.
+func secretNames(secrets []manifest.Secret) []string {
 	var out []string
-	for _, s := range a.Secrets {
+	for _, s := range secrets {
 		out = append(out, s.Name)
 	}
 	return out

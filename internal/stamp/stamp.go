@@ -105,12 +105,6 @@ func (s Stamp) Line() string {
 	return b.String()
 }
 
-// Same reports whether two stamps say the same of an action's content: the
-// same owner and fingerprints. The commit is provenance, not content.
-func (s Stamp) Same(o Stamp) bool {
-	return s.Owner == o.Owner && maps.Equal(s.Secrets, o.Secrets)
-}
-
 // Split separates code into its body (ending in a newline, as code is
 // compared and shown) and its stamp; ok is false when code has no stamp
 // line.

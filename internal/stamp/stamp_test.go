@@ -66,25 +66,6 @@ func TestUnstamped(t *testing.T) {
 	}
 }
 
-// TestSameIgnoresCommit: the commit is provenance; owner and fingerprints
-// are content.
-func TestSameIgnoresCommit(t *testing.T) {
-	a := stamp.Stamp{Owner: "o", Commit: "1", Secrets: map[string]string{"A": "x"}}
-	for _, tc := range []struct {
-		name string
-		b    stamp.Stamp
-		same bool
-	}{
-		{"another commit", stamp.Stamp{Owner: "o", Commit: "2", Secrets: map[string]string{"A": "x"}}, true},
-		{"another owner", stamp.Stamp{Owner: "p", Commit: "1", Secrets: map[string]string{"A": "x"}}, false},
-		{"another fingerprint", stamp.Stamp{Owner: "o", Commit: "1", Secrets: map[string]string{"A": "y"}}, false},
-	} {
-		if got := a.Same(tc.b); got != tc.same {
-			t.Errorf("%s: Same = %v, want %v", tc.name, got, tc.same)
-		}
-	}
-}
-
 // TestFingerprintIsKeyed: the same value under another key or another name
 // gives another fingerprint, so the line tells nothing without the key.
 func TestFingerprintIsKeyed(t *testing.T) {

@@ -403,14 +403,20 @@ func (r *run) findByName(ctx context.Context, name string) (*management.Action, 
 // changes is the body of a create or update with the given fields, pinning
 // pins. go-auth0 always sends name and supported_triggers, so they are
 // always set.
+// writesCode reports whether writing fields sends the code: the stamp
+// line in it carries the secrets' fingerprints and the owner.
+func writesCode(fields []tenant.Field) bool {
+	return slices.ContainsFunc(fields, func(f tenant.Field) bool {
+		return f == tenant.FieldCode || f == tenant.FieldSecrets || f == tenant.FieldOwner
+	})
+}
+
 func (r *run) changes(a *manifest.Action, pins []diff.Pin, fields []tenant.Field) *management.Action {
 	body := &management.Action{
 		Name:              auth0.String(a.Name),
 		SupportedTriggers: []management.ActionTrigger{{ID: auth0.String(a.Trigger.ID), Version: auth0.String(a.Trigger.Version)}},
 	}
-	if slices.ContainsFunc(fields, func(f tenant.Field) bool {
-		return f == tenant.FieldCode || f == tenant.FieldSecrets || f == tenant.FieldOwner
-	}) {
+	if writesCode(fields) {
 		body.Code = auth0.String(r.code(a))
 	}
 	if slices.Contains(fields, tenant.FieldDependencies) {

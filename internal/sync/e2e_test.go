@@ -158,10 +158,7 @@ func TestRevertIsRollback(t *testing.T) {
 
 func assertSteady(t *testing.T, f *fixture) {
 	t.Helper()
-	res, calls, err := f.reconcile(sync.Options{})
-	if err != nil || !res.Plan.Empty() || len(calls) != 0 {
-		t.Errorf("not converged: %v, steps %+v, calls %q", err, res.Plan.Steps, calls)
-	}
+	assertSteadyWith(t, f, sync.Options{})
 }
 
 func TestReorderedTriggers(t *testing.T) {

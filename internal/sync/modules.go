@@ -200,9 +200,7 @@ func (x *exchange) UnmarshalJSON(b []byte) error {
 // any of code, secrets and owner.
 func (r *run) moduleBody(m *manifest.Module, fields []tenant.Field) *moduleWrite {
 	body := &moduleWrite{}
-	if slices.ContainsFunc(fields, func(f tenant.Field) bool {
-		return f == tenant.FieldCode || f == tenant.FieldSecrets || f == tenant.FieldOwner
-	}) {
+	if writesCode(fields) {
 		body.Code = auth0.String(stamp.ForModule(m, r.plan.Owner, r.plan.Revision, r.opts.SecretKey).Code(m.Code))
 	}
 	if slices.Contains(fields, tenant.FieldDependencies) {

@@ -2,7 +2,6 @@ package sync
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/actionsync/actionsync/internal/tenant"
-	"github.com/auth0/go-auth0/management"
 )
 
 // Bounds of the time between two looks at the tenant while builds run.
@@ -220,9 +218,8 @@ func (w *watcher) answer(ctx context.Context, wt *wait, a *tenant.Action, listEr
 		return wt.check(a)
 	}
 	err := w.r.call(ctx, func() (err error) { a, err = w.r.reader.Action(ctx, wt.id); return err })
-	var me management.Error
 	switch {
-	case errors.As(err, &me) && me.Status() == http.StatusNotFound:
+	case isStatus(err, http.StatusNotFound):
 		return false, stale("action %s was deleted by another writer", wt.id)
 	case err != nil:
 		return false, err
