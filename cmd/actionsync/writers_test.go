@@ -103,3 +103,89 @@ func TestTwoOnceRunsAtOnce(t *testing.T) {
 		})
 	}
 }
+
+// ownerRepo writes a repo of owner whose actions, all post-login, are
+// bound in the order given.
+func ownerRepo(t *testing.T, owner string, order ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, name := range order {
+		os.MkdirAll(filepath.Join(dir, "actions", name), 0o755)
+		os.WriteFile(filepath.Join(dir, "actions", name, "action.yaml"), []byte("trigger:\n  id: post-login\n  version: v3\n"), 0o644)
+		os.WriteFile(filepath.Join(dir, "actions", name, "index.js"), []byte("exports.onExecutePostLogin = async () => {}; // "+name+"\n"), 0o644)
+	}
+	os.WriteFile(filepath.Join(dir, "actionsync.yaml"), []byte("owner: "+owner+"\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "triggers.yaml"), []byte("post-login:\n  - "+strings.Join(order, "\n  - ")+"\n"), 0o644)
+	return dir
+}
+
+// TestTwoOwnersAtOnce runs two `--once` processes of two owners' repos that
+// share post-login, at the same moment, against a tenant 100 ms away,
+// four times. The bindings API has no compare-and-swap, so each run reads
+// its bindings write back: the run whose list the other replaced plans
+// again instead of exiting 0 with its bindings lost. Both exit 0, every
+// binding of both is there in its repo's order, and each bindings write is
+// read back.
+func TestTwoOwnersAtOnce(t *testing.T) {
+	orders := map[string][]string{"team-a": {"a3", "a1", "a4", "a2"}, "team-b": {"b2", "b3", "b1"}}
+	repos := map[string]string{}
+	for owner, order := range orders {
+		repos[owner] = ownerRepo(t, owner, order...)
+	}
+	for trial := range 4 {
+		t.Run(fmt.Sprintf("trial %d", trial), func(t *testing.T) {
+			lt, err := localtenant.New(localtenant.Options{BuildDelay: 200 * time.Millisecond, Latency: 100 * time.Millisecond, Node: "-"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(lt)
+			t.Cleanup(srv.Close)
+			env := []string{"AUTH0_DOMAIN=" + srv.URL, "AUTH0_CLIENT_ID=cid", "AUTH0_CLIENT_SECRET=csec"}
+			var wg gosync.WaitGroup
+			results := map[string]*result{}
+			for owner := range repos {
+				results[owner] = new(result)
+			}
+			for owner, repo := range repos {
+				wg.Go(func() { *results[owner] = run(t, t.TempDir(), env, "--once", "--repo", repo) })
+			}
+			wg.Wait()
+			replans := 0
+			for owner, r := range results {
+				if r.code != 0 {
+					t.Errorf("%s: exit %d\n%s\n%s", owner, r.code, r.stdout, r.stderr)
+				}
+				replans += strings.Count(r.stderr, "planning again from a fresh read")
+			}
+			requests := lt.Requests()
+			got := boundTo(t, srv.URL, "post-login")
+			for owner, order := range orders {
+				mine := slices.DeleteFunc(slices.Clone(got), func(name string) bool { return !slices.Contains(order, name) })
+				if !slices.Equal(mine, order) {
+					t.Errorf("post-login = %v: %s's bindings are %v, want %v", got, owner, mine, order)
+				}
+			}
+			// The calls on post-login's bindings: each run's write, one more
+			// for each plan made again, and after every write a read back.
+			var calls []string
+			for _, r := range requests {
+				if strings.HasSuffix(r.Path, "/triggers/post-login/bindings") {
+					calls = append(calls, r.Method)
+				}
+			}
+			patches := strings.Count(strings.Join(calls, " "), "PATCH")
+			if patches != 2+replans {
+				t.Errorf("%d bindings writes with %d plans made again, want %d: %v", patches, replans, 2+replans, calls)
+			}
+			if len(calls) == 0 || calls[len(calls)-1] != "GET" {
+				t.Errorf("the last bindings write was not read back: %v", calls)
+			}
+			t.Logf("post-login = %v; planned again %d times; calls %v", got, replans, calls)
+			for owner, repo := range repos {
+				if r := run(t, t.TempDir(), env, "--dry-run", "--repo", repo); r.code != 0 {
+					t.Errorf("%s: a dry run after both: exit %d, want 0 (in sync)\n%s", owner, r.code, r.stdout)
+				}
+			}
+		})
+	}
+}

@@ -459,6 +459,7 @@ func (r *run) bind(ctx context.Context, s diff.Step, outcome func(string) (bool,
 	if res.Err = err; err != nil {
 		return res
 	}
+	start := time.Now()
 	var fresh []tenant.Binding
 	if res.Err = r.call(ctx, func() (err error) { fresh, err = r.reader.Bindings(ctx, s.Trigger); return err }); res.Err != nil {
 		return res
@@ -471,8 +472,50 @@ func (r *run) bind(ctx context.Context, s diff.Step, outcome func(string) (bool,
 	bs := r.order(s.Trigger, step, failed)
 	if res.Err = r.call(ctx, func() error { return r.api.UpdateBindings(ctx, s.Trigger, bs) }); res.Err != nil {
 		r.log.Error("bind failed", "trigger", s.Trigger, "err", res.Err)
+		return res
 	}
+	res.Err = r.checkBindings(ctx, s.Trigger, bs, settle(time.Since(start)))
 	return res
+}
+
+// settle is how long a bindings write is left before it is read back,
+// given how long this run took from its read of the list to its write's
+// answer. The Management API has no compare-and-swap on a trigger's
+// bindings: another writer that read the list just before this write
+// replaces it with one that lacks this run's bindings as soon as its own
+// write lands, which under the same latency and rate limit is within about
+// that span of this write. Twice the span covers it.
+func settle(span time.Duration) time.Duration { return 2 * span }
+
+// checkBindings reads a trigger's bindings back after wait and, when the
+// list written is no longer in them, in its order, returns ErrStale: a
+// second writer replaced it from a read made before this write, and Apply
+// plans again from a fresh read instead of exiting 0 with a binding lost.
+func (r *run) checkBindings(ctx context.Context, trigger string, wrote []*management.ActionBinding, wait time.Duration) error {
+	select {
+	case <-time.After(wait):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	var now []tenant.Binding
+	if err := r.call(ctx, func() (err error) { now, err = r.reader.Bindings(ctx, trigger); return err }); err != nil {
+		return fmt.Errorf("read the bindings back: %w", err)
+	}
+	i := 0
+	for _, b := range now {
+		if i < len(wrote) && b.Action == wrote[i].GetRef().GetValue() {
+			i++
+		}
+	}
+	if i < len(wrote) {
+		names := make([]string, len(now))
+		for j, b := range now {
+			names[j] = b.Action
+		}
+		r.log.Warn("another writer replaced the bindings just written", "trigger", trigger, "now", names)
+		return stale("another writer replaced the bindings of %s just after this run wrote them (now %s)", trigger, strings.Join(names, ", "))
+	}
+	return nil
 }
 
 // order is the list to write: the step's, but for failed actions that are

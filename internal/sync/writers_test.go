@@ -25,6 +25,17 @@ type otherWriter struct {
 	mu           gosync.Mutex
 	beforeCreate func(ctx context.Context, c live.Client, a *management.Action)
 	afterUpdate  func(ctx context.Context, c live.Client, id string)
+	afterBind    func(ctx context.Context, c live.Client, trigger string)
+}
+
+func (w *otherWriter) UpdateBindings(ctx context.Context, trigger string, bs []*management.ActionBinding, opts ...management.RequestOption) error {
+	err := w.Client.UpdateBindings(ctx, trigger, bs, opts...)
+	if err == nil && w.afterBind != nil {
+		w.mu.Lock()
+		w.afterBind(ctx, w.Client, trigger)
+		w.mu.Unlock()
+	}
+	return err
 }
 
 func (w *otherWriter) Create(ctx context.Context, a *management.Action, opts ...management.RequestOption) error {
@@ -252,4 +263,57 @@ func deployedCodeOf(t *testing.T, f *fixture, name string) string {
 		t.Fatalf("list %s: %v", name, err)
 	}
 	return l.Actions[0].GetDeployedVersion().GetCode()
+}
+
+// TestReplacedBindingsPlanAgain: another writer that read post-login's
+// bindings before this run's write replaces them just after it, with its
+// stale list. The bindings are read back after the write, the run plans
+// again from a fresh read and writes them once more: no binding is lost and
+// the run does not report success on a list it no longer holds.
+func TestReplacedBindingsPlanAgain(t *testing.T) {
+	f := synced(t)
+	before := order(t, f)
+	f.repo.write(map[string]string{"triggers.yaml": "post-login:\n  - enrich-profile\n  - require-mfa-for-admins\n  - deny-blocked-ips\ncredentials-exchange:\n  - add-token-claims\n"})
+	f.repo.commit("reorder post-login")
+	w := &otherWriter{Client: live.NewClient(f.api)}
+	replaced := false
+	w.afterBind = func(ctx context.Context, c live.Client, trigger string) {
+		if replaced {
+			return
+		}
+		replaced = true
+		bs := make([]*management.ActionBinding, len(before))
+		for i, name := range before {
+			bs[i] = &management.ActionBinding{Ref: &management.ActionBindingReference{Type: auth0.String(management.ActionBindingReferenceByName), Value: auth0.String(name)}}
+		}
+		if err := c.UpdateBindings(ctx, trigger, bs); err != nil {
+			t.Error(err)
+		}
+	}
+	f.srv.ResetRequests()
+	res, err := planAndApply(t.Context(), f.engineWith(w))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Replans != 1 {
+		t.Errorf("planned again %d times, want 1", res.Replans)
+	}
+	// The calls on post-login's bindings, in order: the plan's read, the
+	// read just before the write, the write, the other writer's, the read
+	// back; then the same again from the new plan, whose read back agrees.
+	var got []string
+	for _, r := range f.srv.Requests() {
+		if strings.HasSuffix(r.Path, "/triggers/post-login/bindings") {
+			got = append(got, r.Method)
+		}
+	}
+	wantCalls := []string{"GET", "GET", "PATCH", "PATCH", "GET", "GET", "GET", "PATCH", "GET"}
+	if !slices.Equal(got, wantCalls) {
+		t.Errorf("post-login bindings calls = %v, want %v", got, wantCalls)
+	}
+	want := []string{"enrich-profile", "require-mfa-for-admins", "deny-blocked-ips"}
+	if got := order(t, f); !slices.Equal(got, want) {
+		t.Errorf("post-login = %v, want %v", got, want)
+	}
+	assertSteady(t, f)
 }
