@@ -20,7 +20,8 @@ import (
 // daemonFlags configure the sidecar.
 type daemonFlags struct {
 	interval, driftInterval, timeout time.Duration
-	drift, listen, webhookSecret     string
+	drift, listen, probeListen       string
+	webhookSecret                    string
 	suspend                          bool
 	elect                            bool
 	electNamespace, electName        string
@@ -32,6 +33,7 @@ func (c *daemonFlags) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&c.driftInterval, "drift-interval", 5*time.Minute, "daemon: how often to compare with the tenant to heal drift")
 	fs.StringVar(&c.drift, "drift", "heal", "daemon: heal (re-apply the commit) or report (plan and report only) on the drift timer")
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "daemon: address for /healthz, /readyz, /metrics and /webhook; :8080 serves every interface")
+	fs.StringVar(&c.probeListen, "probe-listen", "", "daemon: also serve /healthz, /readyz and /metrics on this address, with connections of their own (unset: only on --listen)")
 	fs.StringVar(&c.webhookSecret, "webhook-secret-file", "", "daemon: file holding the secret of GitHub's X-Hub-Signature-256 (unset: /webhook answers 404)")
 	fs.DurationVar(&c.timeout, "reconcile-timeout", 10*time.Minute, "bound on one reconcile")
 	fs.BoolVar(&c.suspend, "suspend", false, "daemon: start suspended: plan and report, write nothing (SIGUSR1 toggles)")
@@ -74,7 +76,8 @@ func runDaemon(ctx context.Context, c *syncCommand, cfg daemon.Config, src sync.
 	var d *daemon.Daemon
 	cfg.ReportDrift, cfg.Suspended = c.daemon.drift == "report", c.daemon.suspend
 	cfg.Interval, cfg.DriftInterval, cfg.ReconcileTimeout = c.daemon.interval, c.daemon.driftInterval, c.daemon.timeout
-	cfg.Listen, cfg.WebhookSecretFile, cfg.Metrics, cfg.Logger = c.daemon.listen, c.daemon.webhookSecret, m, log
+	cfg.Listen, cfg.ProbeListen, cfg.WebhookSecretFile = c.daemon.listen, c.daemon.probeListen, c.daemon.webhookSecret
+	cfg.Metrics, cfg.Logger = m, log
 	switch s := src.(type) {
 	case *source.Remote:
 		cfg.Head = s.Head

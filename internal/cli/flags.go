@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/actionsync/actionsync/internal/manifest"
@@ -97,6 +98,18 @@ func (c *repoFlags) bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.gitUsername, "git-username", "", "username that goes with --git-token-file (default x-access-token)")
 	fs.StringVar(&c.sshKeyFile, "ssh-key-file", "", "file holding an SSH private key for the Git remote")
 	fs.StringVar(&c.knownHost, "known-hosts-file", "", "known_hosts file pinning the SSH server's key (required with --ssh-key-file)")
+}
+
+// private are the files and directories of this machine a repo's
+// from_file may not read: the Git credentials, the repo's checkout when it
+// is local (its .git/config may hold a token), the built-in tenant's
+// directory, and more (the other credential files of the command).
+func (c *repoFlags) private(more ...string) []string {
+	out := append([]string{c.tokenFile, c.sshKeyFile, builtinDir}, more...)
+	if !c.isURL() {
+		out = append(out, c.repo)
+	}
+	return slices.DeleteFunc(out, func(p string) bool { return p == "" })
 }
 
 func (c *repoFlags) validate() error {

@@ -115,6 +115,7 @@ func (c *syncCommand) newEngine(ctx context.Context, t target, observe func(stri
 	}
 	opts := c.engine.options(conn, log)
 	opts.Manifest.Environment = t.name
+	opts.Manifest.Private = c.repo.private(c.engine.secretKeyFile, c.daemon.webhookSecret)
 	if c.test {
 		opts.Gate = &remote.Gate{API: conn.api.Action, Parallel: c.engine.parallel}
 	}

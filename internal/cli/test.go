@@ -137,6 +137,7 @@ func (c *testCommand) runRemote(ctx context.Context, out streams, log *slog.Logg
 	gate := &remote.Gate{API: conn.api.Action, Parallel: c.parallel}
 	opts := sync.Options{SecretKey: conn.secretKey, Parallel: c.parallel, Gate: gate, Logger: log, Manifest: manifestOptions(conn.builtin, log)}
 	opts.Manifest.Environment = t.name
+	opts.Manifest.Private = c.repo.private(c.secretKeyFile)
 	eng := sync.New(conn.api, t.src, opts)
 	p, err := eng.Plan(ctx)
 	if err != nil {

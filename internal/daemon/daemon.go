@@ -67,6 +67,11 @@ type Config struct {
 	MaxBackoff time.Duration
 	// Listen is the address of the HTTP server; "" serves none.
 	Listen string
+	// ProbeListen, when set, serves /healthz, /readyz and /metrics on a
+	// listener of their own too, with connections of their own: clients
+	// of Listen (webhooks from anywhere) holding all its connections do
+	// not delay the kubelet's probes.
+	ProbeListen string
 	// HTTP bounds the server's clients: timeouts, connections, and the
 	// batching of bad-signature logs.
 	HTTP HTTPLimits
@@ -108,7 +113,8 @@ type Daemon struct {
 	leading   bool
 	leader    string // the leader's identity, with Elect
 	addr      net.Addr
-	ready     chan struct{} // closed once the server listens
+	probeAddr net.Addr
+	ready     chan struct{} // closed once the servers listen
 }
 
 // New returns a daemon for cfg.
@@ -201,14 +207,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if d.cfg.Listen != "" {
-		srv, err := d.listen()
-		if err != nil {
-			return err
-		}
+	srvs, err := d.listen()
+	if err != nil {
+		return err
+	}
+	for _, srv := range srvs {
 		wg.Go(func() { d.serve(ctx, srv) })
-	} else {
-		close(d.ready)
 	}
 	if heads := d.heads(); heads != nil {
 		wg.Go(func() { d.pollHeads(ctx, heads) })
@@ -358,4 +362,11 @@ func orNone(s string) string {
 func (d *Daemon) Addr() net.Addr {
 	<-d.ready
 	return d.addr
+}
+
+// ProbeAddr is the address of the probes' own listener (ProbeListen),
+// once it listens; nil without one.
+func (d *Daemon) ProbeAddr() net.Addr {
+	<-d.ready
+	return d.probeAddr
 }

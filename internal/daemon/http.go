@@ -75,33 +75,101 @@ func connLimit() int {
 	return max(int(rl.Cur)-fdReserve, 16)
 }
 
-func (d *Daemon) listen() (*http.Server, error) {
-	ln, err := net.Listen("tcp", d.cfg.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", d.cfg.Listen, err)
-	}
-	d.addr = ln.Addr()
-	close(d.ready)
+// probeConns bounds the connections of the probes' own listener: the
+// kubelet and a scraper hold a few.
+const probeConns = 64
+
+// listen starts the HTTP servers: Listen's, and ProbeListen's when set.
+// Once both listen (or on an error), Addr and ProbeAddr answer.
+func (d *Daemon) listen() ([]*http.Server, error) {
+	defer close(d.ready)
 	lim := d.cfg.HTTP.withDefaults()
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
-	mux.HandleFunc("GET /readyz", d.readyz)
-	mux.HandleFunc("GET /readyz/{env}", d.readyEnv)
-	mux.Handle("GET /metrics", d.cfg.Metrics.Handler())
-	mux.Handle("POST /webhook", &webhook{d: d, bad: &burst{window: lim.BadSignatureWindow, clock: d.cfg.Clock, log: d.log}, bodies: make(chan struct{}, maxWebhookBodies)})
+	probes := http.NewServeMux()
+	probes.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	probes.HandleFunc("GET /readyz", d.readyz)
+	probes.HandleFunc("GET /readyz/{env}", d.readyEnv)
+	probes.Handle("GET /metrics", d.cfg.Metrics.Handler())
+	var srvs []*http.Server
+	if d.cfg.Listen != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/", probes)
+		mux.Handle("POST /webhook", &webhook{d: d, bad: &burst{window: lim.BadSignatureWindow, clock: d.cfg.Clock, log: d.log}, bodies: make(chan struct{}, maxWebhookBodies)})
+		srv, addr, err := d.serveOn(d.cfg.Listen, mux, lim)
+		if err != nil {
+			return nil, err
+		}
+		srvs, d.addr = append(srvs, srv), addr
+	}
+	if d.cfg.ProbeListen != "" {
+		lim.MaxConns = min(lim.MaxConns, probeConns)
+		srv, addr, err := d.serveOn(d.cfg.ProbeListen, probes, lim)
+		if err != nil {
+			for _, s := range srvs {
+				s.Close()
+			}
+			return nil, err
+		}
+		srvs, d.probeAddr = append(srvs, srv), addr
+	}
+	return srvs, nil
+}
+
+// serveOn serves h on a listener of addr, within lim.
+func (d *Daemon) serveOn(addr string, h http.Handler, lim HTTPLimits) (*http.Server, net.Addr, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           dropUnread(h),
 		ReadHeaderTimeout: lim.ReadHeaderTimeout, ReadTimeout: lim.ReadTimeout,
 		WriteTimeout: lim.WriteTimeout, IdleTimeout: lim.IdleTimeout,
 		MaxHeaderBytes: maxHeaderBytes,
 	}
 	go func() {
 		if err := srv.Serve(netutil.LimitListener(ln, lim.MaxConns)); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			d.log.Error("http server", "err", err)
+			d.log.Error("http server", "addr", ln.Addr().String(), "err", err)
 		}
 	}()
 	d.log.Info("serving", "addr", ln.Addr().String(), "max_conns", lim.MaxConns)
-	return srv, nil
+	return srv, ln.Addr(), nil
+}
+
+// dropUnread closes the connection of a request answered before its body
+// was read whole (a webhook refused unread, a probe sent a body) instead of
+// reading the rest to keep the connection: net/http would wait for it, up
+// to ReadTimeout, and a few thousand clients sending bodies slowly would
+// hold every connection the server allows, the probes' included.
+func dropUnread(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength == 0 {
+			h.ServeHTTP(w, r)
+			return
+		}
+		body := &eofReader{ReadCloser: r.Body}
+		r.Body = body
+		h.ServeHTTP(w, r)
+		if !body.eof {
+			// The answer is not sent yet: net/http sends it when the
+			// handler returns, then reads what is left of the body, which
+			// now fails at once and closes the connection.
+			http.NewResponseController(w).SetReadDeadline(time.Now())
+		}
+	})
+}
+
+// eofReader notes whether its reader was read to its end.
+type eofReader struct {
+	io.ReadCloser
+	eof bool
+}
+
+func (r *eofReader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	if err == io.EOF {
+		r.eof = true
+	}
+	return n, err
 }
 
 // serve shuts the server down when ctx ends.

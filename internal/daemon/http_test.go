@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -87,26 +88,35 @@ func raiseFileLimit(t *testing.T, need uint64) {
 // and then idles on the kept-alive connection; without, each sends nothing.
 func dial(t *testing.T, addr string, n int, request bool) []net.Conn {
 	t.Helper()
+	return open(t, addr, n, func(i int, c net.Conn) {
+		if request {
+			fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("keep-alive connection %d: %v", i, err)
+			}
+			io.Copy(io.Discard, resp.Body)
+		}
+	})
+}
+
+// open opens n connections to addr, closed when the test ends, and calls
+// start on each once it is open.
+func open(t *testing.T, addr string, n int, start func(i int, c net.Conn)) []net.Conn {
+	t.Helper()
 	conns := make([]net.Conn, 0, n)
 	t.Cleanup(func() {
 		for _, c := range conns {
 			c.Close()
 		}
 	})
-	for range n {
+	for i := range n {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
-			t.Fatalf("connection %d: %v", len(conns), err)
+			t.Fatalf("connection %d: %v", i, err)
 		}
 		conns = append(conns, c)
-		if request {
-			fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-			if err != nil || resp.StatusCode != 200 {
-				t.Fatalf("keep-alive connection %d: %v", len(conns), err)
-			}
-			io.Copy(io.Discard, resp.Body)
-		}
+		start(i, c)
 	}
 	return conns
 }
@@ -306,4 +316,80 @@ func TestWebhookBodiesAreBounded(t *testing.T) {
 	h.eventually("a fifth body refused", func() bool {
 		return h.postWebhook([]byte(`{}`), sign(h.secret, []byte(`{}`))) == http.StatusServiceUnavailable
 	})
+}
+
+// slowBodies opens n connections that each post a webhook with a
+// well-formed signature and a 1,000-byte body of which they send 10 bytes,
+// then nothing more.
+func slowBodies(t *testing.T, addr string, n int) []net.Conn {
+	t.Helper()
+	return open(t, addr, n, func(_ int, c net.Conn) {
+		fmt.Fprintf(c, "POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nX-Hub-Signature-256: %s\r\n\r\n{\"ref\":\"x", sign("wrong", []byte("x")))
+	})
+}
+
+// TestSlowBodiesLeaveProbes: 40 clients send webhook bodies slowly to a
+// server allowing 16 connections and a minute to read a request. Four are
+// read (the bodies' slots) and hold theirs; every other is answered 503 and
+// its connection closed at once, without waiting a minute for the body it
+// announced (which held all 16 connections, and /healthz waited for the
+// read timeout: 30 s in production with 6,000 such clients). /healthz
+// answers; so does the probes' own listener, with every connection of the
+// webhook's listener held.
+func TestSlowBodiesLeaveProbes(t *testing.T) {
+	_, h := startServing(t, withHTTP(daemon.HTTPLimits{MaxConns: 16, ReadTimeout: time.Minute, ReadHeaderTimeout: time.Minute}),
+		func(c *daemon.Config) { c.ProbeListen = "127.0.0.1:0" })
+	addr := h.d.Addr().String()
+	conns := slowBodies(t, addr, 40)
+	var closed atomic.Int32
+	var wg gosync.WaitGroup
+	for _, c := range conns {
+		wg.Go(func() {
+			c.SetReadDeadline(time.Now().Add(5 * time.Second)) // the test's own bound, far below the server's minute
+			b, err := io.ReadAll(c)
+			switch {
+			case err == nil && strings.Contains(string(b), " 503 "):
+				closed.Add(1)
+			case err == nil:
+				t.Errorf("answered %q", b)
+			}
+		})
+	}
+	wg.Wait()
+	if closed := closed.Load(); closed != 36 {
+		t.Errorf("%d of 40 slow bodies answered 503 and closed, want 36 (4 are being read)", closed)
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	probe := func(base string) error {
+		resp, err := client.Get(base + "/healthz")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	}
+	if err := probe(h.base); err != nil {
+		t.Errorf("/healthz beside 4 slow bodies being read: %v", err)
+	}
+	// Every connection of the webhook's listener held: the probes' own
+	// listener still answers, and serves no webhook.
+	dial(t, addr, 16, false)
+	probes := "http://" + h.d.ProbeAddr().String()
+	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+		resp, err := client.Get(probes + path)
+		if err != nil || resp.StatusCode != 200 {
+			t.Errorf("%s on the probes' listener: %v %v", path, resp, err)
+			continue
+		}
+		resp.Body.Close()
+	}
+	resp, err := client.Post(probes+"/webhook", "application/json", strings.NewReader("{}"))
+	if err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("/webhook on the probes' listener: %v %v, want 404", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 }

@@ -166,3 +166,40 @@ func isOurs(l *tenant.Action, owner string) bool {
 	who, _ := ownerOf(l, owner)
 	return who == ours
 }
+
+// othersNamed refuses the bindings of t that name an action the repo does
+// not hold and may not order: another owner's (which that owner's repo
+// orders: two repos naming it would move it after each other on every
+// sync) or a hand-made one (which a repo orders once it holds it). A repo
+// orders its own actions and the Marketplace integrations it names; the
+// others keep their places without being named (DesiredBindings).
+func othersNamed(t *manifest.Trigger, desired *manifest.Repo, byName map[string]*tenant.Action, owner string) []error {
+	var errs []error
+	for _, b := range t.Bindings {
+		l := byName[b.Action]
+		if desired.Action(b.Action) != nil || l == nil {
+			continue // the repo's, or checked by Validate
+		}
+		var err error
+		switch who, from := ownerOf(l, owner); who {
+		case foreign:
+			err = foreignBinding(fmt.Sprintf("%s: action %s is written by owner %s, and this repo is owner %s: a repo orders only its own actions and the Marketplace integrations it names; drop it from %s (it keeps its place), and order it in owner %s's repo",
+				t.ID, b.Action, from, owner, manifest.TriggersFile, from))
+		case unstamped:
+			err = fmt.Errorf("%s: action %s was made outside actionsync (no stamp), and the repo does not hold it: a repo orders only its own actions and the Marketplace integrations it names; add it to the repo to adopt it, or drop it from %s (it keeps its place)",
+				t.ID, b.Action, manifest.TriggersFile)
+		default:
+			continue
+		}
+		errs = append(errs, &manifest.Error{Path: manifest.TriggersFile, Line: b.Line, Err: err})
+	}
+	return errs
+}
+
+// foreignBinding is the error of a binding to another owner's action.
+type foreignBinding string
+
+func (e foreignBinding) Error() string { return string(e) }
+
+// Unwrap makes errors.Is(err, ErrForeign) hold.
+func (e foreignBinding) Unwrap() error { return ErrForeign }

@@ -184,6 +184,10 @@ func Compute(desired *manifest.Repo, live *tenant.State, opts Options) (*Plan, e
 	p.modules = ms
 	p.Steps = append(append(p.Steps, ms.moduleSteps(desired, actions)...), actions...)
 	for _, t := range desired.Triggers {
+		if e := othersNamed(t, desired, byName, opts.owner()); len(e) > 0 {
+			errs = append(errs, e...)
+			continue
+		}
 		s, ok := PlanTrigger(t, desired, live, opts.owner())
 		switch {
 		case len(s.Bindings) > manifest.MaxBindings:

@@ -176,6 +176,9 @@ func (l *loader) secretValue(s *Secret) error {
 	case (s.FromEnv == "") == (s.FromFile == ""):
 		return fmt.Errorf("secret %s: want exactly one of from_env and from_file", s.Name)
 	case s.FromEnv != "":
+		if err := checkEnvSource(s.FromEnv); err != nil {
+			return fmt.Errorf("secret %s: %w", s.Name, err)
+		}
 		s.Value = l.opts.Getenv(s.FromEnv)
 		if s.Value == "" {
 			return fmt.Errorf("secret %s: $%s is unset or empty", s.Name, s.FromEnv)
@@ -184,6 +187,9 @@ func (l *loader) secretValue(s *Secret) error {
 			return fmt.Errorf("secret %s: the value in $%s is %s bytes; Auth0 allows at most %s", s.Name, s.FromEnv, commas(int64(len(s.Value))), commas(maxSecretValue))
 		}
 	default:
+		if err := checkFileSource(s.FromFile, l.opts.Private); err != nil {
+			return fmt.Errorf("secret %s: %w", s.Name, err)
+		}
 		b, err := l.opts.ReadFile(s.FromFile)
 		if err != nil {
 			return fmt.Errorf("secret %s: read %s: %v", s.Name, s.FromFile, unwrapPath(err))
@@ -228,7 +234,7 @@ func (l *loader) readCode(file string, a *Action) {
 // reported why not.
 func (l *loader) readCodeFile(file, dir, codePath string, line int, limit int64, what string) (string, []byte, bool) {
 	p := path.Join(dir, codePath)
-	if !fs.ValidPath(p) || !strings.HasPrefix(p, dir+"/") {
+	if path.IsAbs(codePath) || !fs.ValidPath(p) || !strings.HasPrefix(p, dir+"/") {
 		l.add(errf(file, line, "code %q: the code file must be inside %s", codePath, dir))
 		return "", nil, false
 	}

@@ -22,6 +22,10 @@ type Options struct {
 	// ReadFile reads from_file sources (absolute paths on the machine, not in
 	// the repo); nil means reading the file, up to 64 KiB.
 	ReadFile func(string) ([]byte, error)
+	// Private are files and directories of the machine that a from_file
+	// may not read, beside /proc, /sys and /dev (see SecretSourceError):
+	// actionsync's own credential files and the repo's checkout.
+	Private []string
 	// Environment, when set, names the environment of actionsync.yaml whose
 	// overlay applies: its excluded actions are left out (and unbound), its
 	// secret sources replace the repo's. "" loads the repo as committed.
@@ -50,7 +54,7 @@ func Load(fsys fs.FS, opts Options) (*Repo, error) {
 	}
 	l.selectEnvironment()
 	dirs, errActions := l.readActions()
-	trig, errTriggers := readFile(fsys, triggersFile, MaxFileBytes, "the bound on triggers.yaml")
+	trig, errTriggers := readFile(fsys, TriggersFile, MaxFileBytes, "the bound on triggers.yaml")
 	if errors.Is(errActions, fs.ErrNotExist) && errors.Is(errTriggers, fs.ErrNotExist) {
 		return nil, ErrEmpty
 	}
@@ -67,7 +71,7 @@ func Load(fsys fs.FS, opts Options) (*Repo, error) {
 	switch {
 	case errors.Is(errTriggers, fs.ErrNotExist):
 	case errTriggers != nil:
-		l.add(&Error{Path: triggersFile, Err: describe(triggersFile, errTriggers)})
+		l.add(&Error{Path: TriggersFile, Err: describe(TriggersFile, errTriggers)})
 	default:
 		l.loadTriggers(trig)
 	}

@@ -20,7 +20,8 @@ func testOpts() manifest.Options {
 		Getenv: func(k string) string {
 			return map[string]string{"SET": "hunter2-set", "ENRICH_API_KEY": "k-123", "LONG": strings.Repeat("hunter2", 600)}[k]
 		},
-		ReadFile: os.ReadFile,
+		// The machine's files are testdata's.
+		ReadFile: func(name string) ([]byte, error) { return os.ReadFile(filepath.Join("testdata", name)) },
 	}
 }
 

@@ -6,17 +6,18 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-const triggersFile = "triggers.yaml"
+// TriggersFile is the file at the repo root that orders the bindings.
+const TriggersFile = "triggers.yaml"
 
 // loadTriggers reads triggers.yaml: trigger id → ordered list of action
 // names or {name, display_name} mappings.
 func (l *loader) loadTriggers(b []byte) {
-	root := l.parse(triggersFile, b)
+	root := l.parse(TriggersFile, b)
 	if root == nil {
 		return
 	}
 	if root.Kind != yaml.MappingNode {
-		l.add(errf(triggersFile, root.Line, "want a mapping of trigger id to a list of actions, got %s", kindName(root)))
+		l.add(errf(TriggersFile, root.Line, "want a mapping of trigger id to a list of actions, got %s", kindName(root)))
 		return
 	}
 	seen := map[string]bool{}
@@ -28,11 +29,11 @@ func (l *loader) loadTriggers(b []byte) {
 		}
 		seen[t.ID] = true
 		if v.Kind == yaml.SequenceNode && len(v.Content) > MaxBindings {
-			l.add(errf(triggersFile, k.Line, "%s: %d actions bound; Auth0 runs at most %d actions per trigger", t.ID, len(v.Content), MaxBindings))
+			l.add(errf(TriggersFile, k.Line, "%s: %d actions bound; Auth0 runs at most %d actions per trigger", t.ID, len(v.Content), MaxBindings))
 			continue
 		}
 		bound := map[string]bool{}
-		l.list(triggersFile, t.ID, v, func(j int, item *yaml.Node) {
+		l.list(TriggersFile, t.ID, v, func(j int, item *yaml.Node) {
 			if b, ok := l.binding(t.ID, j, item); ok {
 				l.addBinding(t, b, bound)
 			}
@@ -48,27 +49,27 @@ func (l *loader) binding(trigger string, j int, item *yaml.Node) (Binding, bool)
 		b.Action = item.Value
 	} else {
 		before := len(l.errs)
-		l.fields(triggersFile, where, item, map[string]func(*yaml.Node){
-			"name":         l.str(triggersFile, where+".name", &b.Action, false),
-			"display_name": l.str(triggersFile, where+".display_name", &b.DisplayName, false),
+		l.fields(TriggersFile, where, item, map[string]func(*yaml.Node){
+			"name":         l.str(TriggersFile, where+".name", &b.Action, false),
+			"display_name": l.str(TriggersFile, where+".display_name", &b.DisplayName, false),
 		})
 		if len(l.errs) > before {
 			return b, false
 		}
 	}
 	if b.Action == "" {
-		l.add(errf(triggersFile, item.Line, "%s: want an action name", where))
+		l.add(errf(TriggersFile, item.Line, "%s: want an action name", where))
 		return b, false
 	}
 	if b.DisplayName == "" {
 		b.DisplayName = b.Action
 	}
 	if err := checkName(b.Action); err != nil {
-		l.add(errf(triggersFile, item.Line, "%s: action name %s: %v", where, quoteName(b.Action), err))
+		l.add(errf(TriggersFile, item.Line, "%s: action name %s: %v", where, quoteName(b.Action), err))
 		return b, false
 	}
 	if err := checkName(b.DisplayName); err != nil {
-		l.add(errf(triggersFile, item.Line, "%s: display name %s: %v", where, quoteName(b.DisplayName), err))
+		l.add(errf(TriggersFile, item.Line, "%s: display name %s: %v", where, quoteName(b.DisplayName), err))
 		return b, false
 	}
 	return b, true
@@ -76,12 +77,12 @@ func (l *loader) binding(trigger string, j int, item *yaml.Node) (Binding, bool)
 
 func (l *loader) addBinding(t *Trigger, b Binding, bound map[string]bool) {
 	if bound[b.Action] {
-		l.add(errf(triggersFile, b.Line, "%s: %s is bound twice", t.ID, b.Action))
+		l.add(errf(TriggersFile, b.Line, "%s: %s is bound twice", t.ID, b.Action))
 		return
 	}
 	bound[b.Action] = true
 	if a := l.repo.Action(b.Action); a != nil && a.Trigger.ID != "" && a.Trigger.ID != t.ID {
-		l.add(errf(triggersFile, b.Line, "%s: action %s supports the %s trigger, not %s (%s:%d)",
+		l.add(errf(TriggersFile, b.Line, "%s: action %s supports the %s trigger, not %s (%s:%d)",
 			t.ID, b.Action, a.Trigger.ID, t.ID, a.File(), a.Line("trigger.id")))
 		return
 	}

@@ -23,7 +23,7 @@ func (r *Repo) Validate(catalogue []tenant.Trigger, liveTrigger map[string]strin
 	}
 	for _, t := range r.Triggers {
 		if !slices.ContainsFunc(catalogue, func(c tenant.Trigger) bool { return c.ID == t.ID }) {
-			errs = append(errs, errf(triggersFile, t.Line, "trigger %s is not offered by the tenant", t.ID))
+			errs = append(errs, errf(TriggersFile, t.Line, "trigger %s is not offered by the tenant", t.ID))
 			continue
 		}
 		errs = append(errs, r.checkBindings(t, liveTrigger)...)
@@ -64,9 +64,9 @@ func (r *Repo) checkBindings(t *Trigger, liveTrigger map[string]string) []*Error
 		trig, ok := liveTrigger[b.Action]
 		switch {
 		case !ok:
-			errs = append(errs, errf(triggersFile, b.Line, "%s: %s names no action of the repo or the tenant", t.ID, b.Action))
+			errs = append(errs, errf(TriggersFile, b.Line, "%s: %s names no action of the repo or the tenant", t.ID, b.Action))
 		case trig != t.ID:
-			errs = append(errs, errf(triggersFile, b.Line, "%s: tenant action %s supports the %s trigger, not %s", t.ID, b.Action, trig, t.ID))
+			errs = append(errs, errf(TriggersFile, b.Line, "%s: tenant action %s supports the %s trigger, not %s", t.ID, b.Action, trig, t.ID))
 		}
 	}
 	return errs

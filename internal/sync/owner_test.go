@@ -27,16 +27,24 @@ func theirs() string {
 	return stamp.For(a, "team-b", "0123abc", []byte("their key")).Code(a.Code)
 }
 
-// TestPruneKeepsOthers: --prune deletes the action this owner wrote and
-// dropped, and neither deletes nor unbinds a hand-made action or another
-// owner's, which stay where they were bound.
-func TestPruneKeepsOthers(t *testing.T) {
+// syncedBesideOthers is a synced fixture whose post-login also binds a
+// hand-made action, first, and team-b's, fourth.
+func syncedBesideOthers(t *testing.T) *fixture {
+	t.Helper()
 	f := synced(t)
 	tenanttest.Seed(t, f.api,
 		tenanttest.Action{Name: "hand-made", Trigger: "post-login", Code: handCode, Deploy: true},
 		tenanttest.Action{Name: "their-action", Trigger: "post-login", Code: theirs(), Deploy: true},
 	)
 	tenanttest.Bind(t, f.api, "post-login", "hand-made", "deny-blocked-ips", "enrich-profile|Enrich profile", "their-action", "require-mfa-for-admins")
+	return f
+}
+
+// TestPruneKeepsOthers: --prune deletes the action this owner wrote and
+// dropped, and neither deletes nor unbinds a hand-made action or another
+// owner's, which stay where they were bound.
+func TestPruneKeepsOthers(t *testing.T) {
+	f := syncedBesideOthers(t)
 	f.repo.remove("actions/require-mfa-for-admins")
 	f.repo.write(map[string]string{"triggers.yaml": "post-login:\n  - enrich-profile\n  - deny-blocked-ips\ncredentials-exchange:\n  - add-token-claims\n"})
 	f.repo.commit("drop mfa, reorder")
@@ -183,4 +191,48 @@ func TestRevertPastKeptVersions(t *testing.T) {
 		t.Errorf("step %s: %q, want an update saying version 1 is gone", s.Kind, s.Reason)
 	}
 	assertSteady(t, f)
+}
+
+// TestOthersActionsNotOrdered: a triggers.yaml that names another owner's
+// action or a hand-made one, neither held by the repo, is refused before
+// any write, at its line, naming the owners: ordering them would move them
+// after their owner's repo on every sync. Dropped from triggers.yaml, they
+// keep their places.
+func TestOthersActionsNotOrdered(t *testing.T) {
+	f := syncedBesideOthers(t)
+	before := tenanttest.Order(t, f.api, "post-login")
+	f.repo.write(map[string]string{"triggers.yaml": "post-login:\n  - their-action\n  - require-mfa-for-admins\n  - deny-blocked-ips\n  - hand-made\n  - name: enrich-profile\n    display_name: Enrich profile\ncredentials-exchange:\n  - add-token-claims\n"})
+	f.repo.commit("order the others' actions too")
+
+	_, calls, err := f.reconcile(sync.Options{Prune: true})
+	if !errors.Is(err, diff.ErrForeign) {
+		t.Errorf("error = %v, want ErrForeign", err)
+	}
+	for _, want := range []string{
+		"triggers.yaml:2: post-login: action their-action is written by owner team-b, and this repo is owner actionsync",
+		"triggers.yaml:5: post-login: action hand-made was made outside actionsync (no stamp), and the repo does not hold it",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error = %v\nwant it to say %q", err, want)
+		}
+	}
+	assertCalls(t, calls, nil)
+	if got := tenanttest.Order(t, f.api, "post-login"); !slices.Equal(got, before) {
+		t.Errorf("post-login = %q, want it as it was, %q", got, before)
+	}
+
+	f.repo.write(map[string]string{"triggers.yaml": "post-login:\n  - require-mfa-for-admins\n  - deny-blocked-ips\n  - name: enrich-profile\n    display_name: Enrich profile\ncredentials-exchange:\n  - add-token-claims\n"})
+	f.repo.commit("order only our own")
+	_, calls, err = f.reconcile(sync.Options{Prune: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertCalls(t, calls, []string{bindLogin})
+	// Each keeps its place: after as many of the repo's bindings as it
+	// followed (hand-made none, their-action two).
+	want := []string{"hand-made|hand-made", "require-mfa-for-admins|require-mfa-for-admins", "deny-blocked-ips|deny-blocked-ips", "their-action|their-action", "enrich-profile|Enrich profile"}
+	if got := tenanttest.Order(t, f.api, "post-login"); !slices.Equal(got, want) {
+		t.Errorf("post-login = %q, want %q", got, want)
+	}
+	assertSteadyWith(t, f, sync.Options{Prune: true})
 }
