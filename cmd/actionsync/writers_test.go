@@ -34,26 +34,32 @@ func sevenBoundRepo(t *testing.T) (string, []string) {
 // boundTo reads a trigger's bindings from the tenant, by action name.
 func boundTo(t *testing.T, url, trigger string) []string {
 	t.Helper()
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, url+"/api/v2/actions/triggers/"+trigger+"/bindings", nil)
+	var l struct {
+		Bindings []struct {
+			Action struct{ Name string } `json:"action"`
+		} `json:"bindings"`
+	}
+	getJSON(t, url+"/api/v2/actions/triggers/"+trigger+"/bindings", &l)
+	var out []string
+	for _, b := range l.Bindings {
+		out = append(out, b.Action.Name)
+	}
+	return out
+}
+
+// getJSON reads url from a local tenant into v.
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
 	req.Header.Set("Authorization", "Bearer any")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var l struct {
-		Bindings []struct {
-			Action struct{ Name string } `json:"action"`
-		} `json:"bindings"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&l); err != nil {
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatal(err)
 	}
-	var out []string
-	for _, b := range l.Bindings {
-		out = append(out, b.Action.Name)
-	}
-	return out
 }
 
 // TestTwoOnceRunsAtOnce runs two `--once` processes of the same repo at the

@@ -16,6 +16,10 @@ type Policy struct {
 	Max  time.Duration
 }
 
+// Request spaces the retries of one API request that got no answer, a
+// 5xx or a 429 without Retry-After: 100ms, 200ms, ... up to 5s.
+var Request = Policy{Base: 100 * time.Millisecond, Max: 5 * time.Second}
+
 // Delay is the wait before retry n (0 for the first), between half and all
 // of min(Base·2ⁿ, Max).
 func (p Policy) Delay(n int) time.Duration {

@@ -71,3 +71,9 @@ func DraftMatches(a *manifest.Action, l *tenant.Action, opts Options, pins []Pin
 // takes them: a draft the plan deploys as it is keeps them, though a pin
 // may be of an earlier version equal to the one the plan's new writes pin.
 func DraftPins(l *tenant.Action) []Pin { return moduleSet(nil).canonical(l.Modules) }
+
+// DraftDeployed reports whether l's deployed version holds its draft's
+// content, stamp included: a deploy of the draft was made.
+func DraftDeployed(l *tenant.Action) bool {
+	return l.Deployed != nil && draftContent(l, nil).equal(versionContent(l.Deployed, l.Trigger, nil))
+}

@@ -291,18 +291,75 @@ func (r *run) deployWhenBuilt(ctx context.Context, a *manifest.Action, d draft) 
 			return 0, err
 		}
 		var v *management.ActionVersion
-		err = r.call(ctx, func() (err error) { v, err = r.api.Deploy(ctx, id); return err })
-		if err == nil {
+		var n int
+		v, n, err = r.deploy(ctx, a, id, d.pins)
+		switch {
+		case err == nil && v == nil:
+			return n, nil
+		case err == nil:
 			return v.Number, r.confirmDeployed(ctx, id, v)
-		}
-		if !isStatus(err, http.StatusBadRequest) {
-			break
+		case !isStatus(err, http.StatusBadRequest):
+			return 0, fmt.Errorf("deploy: %w", staleIfGone(err))
 		}
 		// Not built: another writer changed the draft after it was seen
 		// built, or the read that said built is old. Wait for the build.
 		since = time.Now()
 	}
 	return 0, fmt.Errorf("deploy: %w", staleIfGone(err))
+}
+
+// lostDeploys bounds the deploys of one draft sent again after an attempt
+// got no answer (a dropped connection, a 5xx): as many as the transport
+// sends of any other request.
+const lostDeploys = 8
+
+// deploy deploys the draft of the action id, which holds a. A deploy whose
+// answer was lost may have been made: before it is sent again the action
+// is read, and when its deployed version is the draft, that version is
+// the answer (its number, and a nil version) rather than one more version
+// of the same content.
+func (r *run) deploy(ctx context.Context, a *manifest.Action, id string, pins []diff.Pin) (*management.ActionVersion, int, error) {
+	var err error
+	for attempt := range lostDeploys {
+		if attempt > 0 {
+			if n, ok := r.deployedMeanwhile(ctx, a, id, pins); ok {
+				r.log.Info("a deploy whose answer was lost was made", "action", a.Name, "version", n)
+				return nil, n, nil
+			}
+			if err := backoff.Sleep(ctx, backoff.Request.Delay(attempt-1)); err != nil {
+				return nil, 0, err
+			}
+		}
+		var v *management.ActionVersion
+		err = r.call(ctx, func() (err error) { v, err = r.api.Deploy(ctx, id); return err })
+		if err == nil || !unanswered(ctx, err) {
+			return v, 0, err
+		}
+	}
+	return nil, 0, err
+}
+
+// deployedMeanwhile reads the action id and reports whether its draft is
+// still a's (this run's) and deployed, with the deployed version's number.
+func (r *run) deployedMeanwhile(ctx context.Context, a *manifest.Action, id string, pins []diff.Pin) (int, bool) {
+	var l *tenant.Action
+	if err := r.call(ctx, func() (err error) { l, err = r.reader.Action(ctx, id); return err }); err != nil {
+		return 0, false
+	}
+	if !diff.DraftMatches(a, l, r.planOptions(r.plan.desired), pins) || !diff.DraftDeployed(l) {
+		return 0, false
+	}
+	return l.Deployed.Number, true
+}
+
+// unanswered reports whether err leaves unknown whether the tenant did
+// what was asked: no answer, or a 5xx.
+func unanswered(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	var me management.Error
+	return !errors.As(err, &me) || me.Status() >= 500
 }
 
 // builtCheck says whether a's draft, as listed, is built; a draft that is
@@ -459,7 +516,6 @@ func (r *run) bind(ctx context.Context, s diff.Step, outcome func(string) (bool,
 	if res.Err = err; err != nil {
 		return res
 	}
-	start := time.Now()
 	var fresh []tenant.Binding
 	if res.Err = r.call(ctx, func() (err error) { fresh, err = r.reader.Bindings(ctx, s.Trigger); return err }); res.Err != nil {
 		return res
@@ -470,6 +526,7 @@ func (r *run) bind(ctx context.Context, s diff.Step, outcome func(string) (bool,
 		return res
 	}
 	bs := r.order(s.Trigger, step, failed)
+	start := time.Now()
 	if res.Err = r.call(ctx, func() error { return r.api.UpdateBindings(ctx, s.Trigger, bs) }); res.Err != nil {
 		r.log.Error("bind failed", "trigger", s.Trigger, "err", res.Err)
 		return res
@@ -478,14 +535,18 @@ func (r *run) bind(ctx context.Context, s diff.Step, outcome func(string) (bool,
 	return res
 }
 
+// maxSettle bounds the wait before a bindings write is read back.
+const maxSettle = 5 * time.Second
+
 // settle is how long a bindings write is left before it is read back,
-// given how long this run took from its read of the list to its write's
-// answer. The Management API has no compare-and-swap on a trigger's
-// bindings: another writer that read the list just before this write
-// replaces it with one that lacks this run's bindings as soon as its own
-// write lands, which under the same latency and rate limit is within about
-// that span of this write. Twice the span covers it.
-func settle(span time.Duration) time.Duration { return 2 * span }
+// given how long the write took to be answered (its wait for the rate
+// limit and its round trip). The Management API has no compare-and-swap
+// on a trigger's bindings: another writer that read the list just before
+// this write replaces it with one that lacks this run's bindings as soon
+// as its own write lands: under the same latency and rate limit, within
+// about one answered write of its read. Twice that covers it; a wait for
+// the rate limit before this run's read is not part of it.
+func settle(write time.Duration) time.Duration { return min(2*write, maxSettle) }
 
 // checkBindings reads a trigger's bindings back after wait and, when the
 // list written is no longer in them, in its order, returns ErrStale: a

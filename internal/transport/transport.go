@@ -115,10 +115,19 @@ func (k *tokens) refused(tok string) {
 }
 
 // retryable reports whether a request may be sent again after a 5xx or a
-// dropped connection: everything but creating an action, which the engine
-// retries itself after looking the action up by name.
+// dropped connection: everything but creating an action and deploying its
+// draft, which the tenant may have done though its answer was lost (a
+// second would make a duplicate, or one more version). The engine retries
+// those itself, once it has looked.
 func retryable(r *http.Request) bool {
-	return !(r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/api/v2/actions/actions"))
+	return !(r.Method == http.MethodPost && (strings.HasSuffix(r.URL.Path, "/api/v2/actions/actions") || isDraftDeploy(r.URL.Path)))
+}
+
+// isDraftDeploy matches /api/v2/actions/actions/{id}/deploy.
+func isDraftDeploy(path string) bool {
+	rest, ok := strings.CutPrefix(path, "/api/v2/actions/actions/")
+	id, ok2 := strings.CutSuffix(rest, "/deploy")
+	return ok && ok2 && id != "" && !strings.Contains(id, "/")
 }
 
 // RoundTrip sends r, waiting for the rate limit and retrying as allowed.
@@ -201,7 +210,7 @@ func (t *Transport) classify(r *http.Request, resp *http.Response, err error, at
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || r.Context().Err() != nil {
 			return 0, false
 		}
-		return retryPolicy.Delay(attempt), retryable(r)
+		return backoff.Request.Delay(attempt), retryable(r)
 	}
 	t.note(resp.Header)
 	switch {
@@ -209,14 +218,10 @@ func (t *Transport) classify(r *http.Request, resp *http.Response, err error, at
 		// Refused before any work: any request may be sent again.
 		return t.retryAfter(resp.Header, attempt), true
 	case resp.StatusCode >= 500:
-		return retryPolicy.Delay(attempt), retryable(r)
+		return backoff.Request.Delay(attempt), retryable(r)
 	}
 	return 0, false
 }
-
-// retryPolicy spaces the retries of one request: 100ms, 200ms, ... up to
-// 5s, jittered.
-var retryPolicy = backoff.Policy{Base: 100 * time.Millisecond, Max: 5 * time.Second}
 
 func (t *Transport) retryAfter(h http.Header, attempt int) time.Duration {
 	if s, err := strconv.Atoi(h.Get("Retry-After")); err == nil && s >= 0 {
@@ -227,7 +232,7 @@ func (t *Transport) retryAfter(h http.Header, attempt int) time.Duration {
 	if d := t.reset.Sub(t.now()); d > 0 {
 		return d
 	}
-	return retryPolicy.Delay(attempt)
+	return backoff.Request.Delay(attempt)
 }
 
 func (t *Transport) note(h http.Header) {

@@ -77,6 +77,10 @@ func TestRetries(t *testing.T) {
 		{"a dropped PATCH is retried with its body", "PATCH", "/api/v2/actions/actions/x", []func() (*http.Response, error){dropped, answer(200)}, 200, 2},
 		{"a create is never retried on 5xx", "POST", "/api/v2/actions/actions", []func() (*http.Response, error){answer(503)}, 503, 1},
 		{"a create refused with 429 is retried", "POST", "/api/v2/actions/actions", []func() (*http.Response, error){answer(429, "Retry-After", "2"), answer(201)}, 201, 2},
+		{"a draft's deploy is never retried on 5xx", "POST", "/api/v2/actions/actions/x/deploy", []func() (*http.Response, error){answer(500)}, 500, 1},
+		{"nor when dropped", "POST", "/api/v2/actions/actions/x/deploy", []func() (*http.Response, error){dropped}, 0, 1},
+		{"a draft's deploy refused with 429 is retried", "POST", "/api/v2/actions/actions/x/deploy", []func() (*http.Response, error){answer(429, "Retry-After", "1"), answer(200)}, 200, 2},
+		{"a rollback is retried", "POST", "/api/v2/actions/actions/x/versions/v/deploy", []func() (*http.Response, error){answer(503), answer(200)}, 200, 2},
 		{"4xx is an answer", "GET", "/api/v2/actions/actions/x", []func() (*http.Response, error){answer(404)}, 404, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
