@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -193,5 +194,58 @@ func TestTwoOwnersAtOnce(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRateLimitedBindingsReadAgain: owner A's bindings write is refused
+// with 429 just as owner B binds its own action. The transport does not
+// send A's list again after the wait, as it was read before B's write:
+// the engine reads the bindings again, plans again, and writes a list
+// that keeps B's binding.
+func TestRateLimitedBindingsReadAgain(t *testing.T) {
+	lt, err := localtenant.New(localtenant.Options{BuildDelay: 20 * time.Millisecond, Node: "-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refused atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPatch && strings.HasSuffix(r.URL.Path, "/triggers/post-login/bindings") && refused.CompareAndSwap(false, true) {
+			// B writes its list, read before A's write; A is told to wait.
+			other := httptest.NewRequest(http.MethodPatch, r.URL.Path, strings.NewReader(`{"bindings":[{"ref":{"type":"action_name","value":"b1"}}]}`))
+			other.Header.Set("Authorization", "Bearer any")
+			other.Header.Set("Content-Type", "application/json")
+			lt.ServeHTTP(httptest.NewRecorder(), other)
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, `{"statusCode":429,"error":"Too Many Requests","message":"Global limit has been reached","errorCode":"too_many_requests"}`, http.StatusTooManyRequests)
+			return
+		}
+		lt.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	env := []string{"AUTH0_DOMAIN=" + srv.URL, "AUTH0_CLIENT_ID=cid", "AUTH0_CLIENT_SECRET=csec"}
+	b := ownerRepo(t, "team-b", "b1")
+	os.WriteFile(filepath.Join(b, "triggers.yaml"), []byte("post-login: []\n"), 0o644)
+	refused.Store(true) // B's own run goes through
+	if r := run(t, t.TempDir(), env, "--once", "--repo", b); r.code != 0 {
+		t.Fatalf("team-b: exit %d\n%s", r.code, r.stderr)
+	}
+	refused.Store(false)
+	lt.ResetRequests()
+	if r := run(t, t.TempDir(), env, "--once", "--repo", ownerRepo(t, "team-a", "a1")); r.code != 0 {
+		t.Fatalf("team-a: exit %d\n%s", r.code, r.stderr)
+	}
+	var calls []string
+	for _, q := range lt.Requests() {
+		if strings.HasSuffix(q.Path, "/triggers/post-login/bindings") {
+			calls = append(calls, q.Method)
+		}
+	}
+	// The plan's read, the read before the write (refused: B's write is
+	// logged in its place), the read again, the write, the read back.
+	if want := []string{"GET", "GET", "PATCH", "GET", "PATCH", "GET"}; !slices.Equal(calls, want) {
+		t.Errorf("post-login bindings calls = %v, want %v", calls, want)
+	}
+	if got := boundTo(t, srv.URL, "post-login"); !slices.Equal(got, []string{"b1", "a1"}) {
+		t.Errorf("post-login = %v, want [b1 a1]: B's binding kept where it was", got)
 	}
 }

@@ -101,15 +101,41 @@ func (c *repoFlags) bind(fs *flag.FlagSet) {
 }
 
 // private are the files and directories of this machine a repo's
-// from_file may not read: the Git credentials, the repo's checkout when it
-// is local (its .git/config may hold a token), the built-in tenant's
-// directory, and more (the other credential files of the command).
+// from_file may not read: the Git credentials; the repo's checkout when it
+// is local, and the Git work tree that holds it (their .git/config may hold
+// a token); the built-in tenant's directory; the usual homes of
+// credentials ($KUBECONFIG, ~/.kube, ~/.ssh, ~/.git-credentials, ~/.config,
+// ~/.docker, ~/.npmrc); and more (the other credential files of the
+// command).
 func (c *repoFlags) private(more ...string) []string {
 	out := append([]string{c.tokenFile, c.sshKeyFile, builtinDir}, more...)
 	if !c.isURL() {
-		out = append(out, c.repo)
+		out = append(out, c.repo, workTreeOf(c.repo))
+	}
+	out = append(out, filepath.SplitList(os.Getenv("KUBECONFIG"))...)
+	if home, err := os.UserHomeDir(); err == nil {
+		for _, p := range []string{".kube", ".ssh", ".git-credentials", ".config", ".docker", ".npmrc"} {
+			out = append(out, filepath.Join(home, p))
+		}
 	}
 	return slices.DeleteFunc(out, func(p string) bool { return p == "" })
+}
+
+// workTreeOf is the Git work tree that holds dir (the nearest directory
+// from dir up with a .git), or "".
+func workTreeOf(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
 }
 
 func (c *repoFlags) validate() error {

@@ -48,7 +48,7 @@ func (c *statusCommand) run(ctx context.Context, out streams) (int, error) {
 		return exitError, err
 	}
 	hist, _ := t.src.(status.History)
-	rep, err := status.Check(ctx, live.NewClient(conn.api), t.src, status.Options{History: hist, Environment: t.name})
+	rep, err := status.Check(ctx, live.NewClient(conn.api), t.src, status.Options{History: hist, Environment: t.name, Private: c.repo.private()})
 	if err != nil {
 		return exitError, err
 	}

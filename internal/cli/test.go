@@ -80,7 +80,7 @@ func (c *testCommand) run(ctx context.Context, out streams) (int, error) {
 	if err != nil {
 		return exitError, fmt.Errorf("check out: %w", err)
 	}
-	repo, err := manifest.Load(fsys, manifest.Options{Getenv: placeholderSecrets(log, "test cases"), Environment: c.envName})
+	repo, err := manifest.Load(fsys, manifest.Options{Getenv: placeholderSecrets(log, "test cases"), Environment: c.envName, Private: c.repo.private(c.secretKeyFile)})
 	if err != nil {
 		return exitError, err
 	}

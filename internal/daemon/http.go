@@ -38,6 +38,11 @@ type HTTPLimits struct {
 	// BadSignatureWindow is how long webhooks with a bad signature are
 	// counted before one line logs them all; default 10s.
 	BadSignatureWindow time.Duration
+	// The probes' listener's own: the connections of one IP address
+	// (past them a connection is closed at once), and one request a
+	// connection.
+	perPeer     int
+	noKeepAlive bool
 }
 
 const (
@@ -75,9 +80,15 @@ func connLimit() int {
 	return max(int(rl.Cur)-fdReserve, 16)
 }
 
-// probeConns bounds the connections of the probes' own listener: the
-// kubelet and a scraper hold a few.
-const probeConns = 64
+const (
+	// probeConns bounds the connections of the probes' own listener: the
+	// kubelet and a scraper hold a few.
+	probeConns = 64
+	// probePerPeer bounds the connections of one peer to it.
+	probePerPeer = 8
+	// probeHeaderTimeout bounds the time a probe has to send its headers.
+	probeHeaderTimeout = 2 * time.Second
+)
 
 // listen starts the HTTP servers: Listen's, and ProbeListen's when set.
 // Once both listen (or on an error), Addr and ProbeAddr answer.
@@ -93,7 +104,7 @@ func (d *Daemon) listen() ([]*http.Server, error) {
 	if d.cfg.Listen != "" {
 		mux := http.NewServeMux()
 		mux.Handle("/", probes)
-		mux.Handle("POST /webhook", &webhook{d: d, bad: &burst{window: lim.BadSignatureWindow, clock: d.cfg.Clock, log: d.log}, bodies: make(chan struct{}, maxWebhookBodies)})
+		mux.Handle("POST /webhook", &webhook{d: d, bad: &burst{window: lim.BadSignatureWindow, clock: d.cfg.Clock, log: d.log}, bodies: newPeerSlots(maxWebhookBodies, webhookBodiesPerPeer)})
 		srv, addr, err := d.serveOn(d.cfg.Listen, mux, lim)
 		if err != nil {
 			return nil, err
@@ -101,7 +112,12 @@ func (d *Daemon) listen() ([]*http.Server, error) {
 		srvs, d.addr = append(srvs, srv), addr
 	}
 	if d.cfg.ProbeListen != "" {
-		lim.MaxConns = min(lim.MaxConns, probeConns)
+		// One request a connection (the kubelet opens one a probe), a
+		// client of its own peer cap, and little time to send headers: 64
+		// connections kept alive, or left silent, by one client would
+		// otherwise hold every slot for the idle or header timeout.
+		lim.MaxConns, lim.perPeer = min(lim.MaxConns, probeConns), probePerPeer
+		lim.ReadHeaderTimeout, lim.noKeepAlive = min(lim.ReadHeaderTimeout, probeHeaderTimeout), true
 		srv, addr, err := d.serveOn(d.cfg.ProbeListen, probes, lim)
 		if err != nil {
 			for _, s := range srvs {
@@ -126,6 +142,10 @@ func (d *Daemon) serveOn(addr string, h http.Handler, lim HTTPLimits) (*http.Ser
 		WriteTimeout: lim.WriteTimeout, IdleTimeout: lim.IdleTimeout,
 		MaxHeaderBytes: maxHeaderBytes,
 	}
+	srv.SetKeepAlivesEnabled(!lim.noKeepAlive)
+	if lim.perPeer > 0 {
+		ln = &peerLimit{Listener: ln, max: lim.perPeer, open: map[string]int{}}
+	}
 	go func() {
 		if err := srv.Serve(netutil.LimitListener(ln, lim.MaxConns)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			d.log.Error("http server", "addr", ln.Addr().String(), "err", err)
@@ -133,6 +153,64 @@ func (d *Daemon) serveOn(addr string, h http.Handler, lim HTTPLimits) (*http.Ser
 	}()
 	d.log.Info("serving", "addr", ln.Addr().String(), "max_conns", lim.MaxConns)
 	return srv, ln.Addr(), nil
+}
+
+// peerLimit closes at once a connection from a peer (an IP address) that
+// holds max already, so that one client cannot take every slot of the
+// listener it wraps.
+type peerLimit struct {
+	net.Listener
+	max  int
+	mu   gosync.Mutex
+	open map[string]int // connections held, by peer
+}
+
+func (l *peerLimit) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		host := peerOf(c.RemoteAddr().String())
+		l.mu.Lock()
+		ok := l.open[host] < l.max
+		if ok {
+			l.open[host]++
+		}
+		l.mu.Unlock()
+		if !ok {
+			c.Close()
+			continue
+		}
+		return &peerConn{Conn: c, release: func() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			if l.open[host]--; l.open[host] == 0 {
+				delete(l.open, host)
+			}
+		}}, nil
+	}
+}
+
+// peerOf is the IP address of a remote address host:port.
+func peerOf(remote string) string {
+	if host, _, err := net.SplitHostPort(remote); err == nil {
+		return host
+	}
+	return remote
+}
+
+// peerConn releases its peer's count once, when closed.
+type peerConn struct {
+	net.Conn
+	once    gosync.Once
+	release func()
+}
+
+func (c *peerConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
 }
 
 // dropUnread closes the connection of a request answered before its body
@@ -198,12 +276,52 @@ type webhook struct {
 	// bodies are the slots of the bodies read at once: before its
 	// signature can be checked a body is held whole, so without a bound
 	// anonymous clients could hold 5 MB each (the 4,096 connections
-	// allowed, 20 GB). A request past them is 503 and held nothing.
-	bodies chan struct{}
+	// allowed, 20 GB). A request past them, or past its peer's share, is
+	// 503 and held nothing; a body has webhookBodyTime to arrive.
+	bodies *peerSlots
 }
 
-// maxWebhookBodies bounds the webhook bodies in memory at once: 20 MB.
-const maxWebhookBodies = 4
+const (
+	// maxWebhookBodies bounds the webhook bodies in memory at once: 20 MB.
+	maxWebhookBodies = 4
+	// webhookBodiesPerPeer bounds those of one IP address, so that one
+	// client sending bodies slowly leaves slots to GitHub.
+	webhookBodiesPerPeer = 2
+	// webhookBodyTime bounds the time a webhook's body takes to arrive
+	// (GitHub sends a push event at once).
+	webhookBodyTime = 10 * time.Second
+)
+
+// peerSlots are max slots, at most perPeer of them held by one peer.
+type peerSlots struct {
+	max, perPeer int
+	mu           gosync.Mutex
+	total        int
+	held         map[string]int
+}
+
+func newPeerSlots(max, perPeer int) *peerSlots {
+	return &peerSlots{max: max, perPeer: perPeer, held: map[string]int{}}
+}
+
+// take takes a slot for peer, and returns its release, or false.
+func (p *peerSlots) take(peer string) (func(), bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.total >= p.max || p.held[peer] >= p.perPeer {
+		return nil, false
+	}
+	p.total++
+	p.held[peer]++
+	return func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.total--
+		if p.held[peer]--; p.held[peer] == 0 {
+			delete(p.held, peer)
+		}
+	}, true
+}
 
 func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d := h.d
@@ -223,14 +341,14 @@ func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
 	}
-	select {
-	case h.bodies <- struct{}{}:
-		defer func() { <-h.bodies }()
-	default:
+	release, ok := h.bodies.take(peerOf(r.RemoteAddr))
+	if !ok {
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "busy: too many webhook bodies are being read", http.StatusServiceUnavailable)
 		return
 	}
+	defer release()
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(webhookBodyTime))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
 	var tooLarge *http.MaxBytesError
 	switch {
@@ -301,9 +419,7 @@ func (b *burst) add(remote string) {
 		go b.flushAfter(b.clock.After(b.window))
 	}
 	b.count++
-	if host, _, err := net.SplitHostPort(remote); err == nil {
-		remote = host
-	}
+	remote = peerOf(remote)
 	if len(b.remotes) < burstRemotes && !slices.Contains(b.remotes, remote) {
 		b.remotes = append(b.remotes, remote)
 	}

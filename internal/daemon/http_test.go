@@ -286,14 +286,15 @@ func (h *harness) postWebhook(body []byte, sig string) int {
 
 // TestWebhookBodiesAreBounded: a request without a well-formed signature
 // is refused before its body is read, and at most 4 bodies are held at
-// once: a fifth sender, while 4 hold theirs half sent, gets 503 at once.
-// So anonymous clients hold at most 20 MB of the daemon's memory, not 5 MB
-// each.
+// once, 2 of them from one IP address: so anonymous clients hold at most
+// 20 MB of the daemon's memory, not 5 MB each, and one client sending
+// bodies slowly leaves GitHub two slots.
 func TestWebhookBodiesAreBounded(t *testing.T) {
 	_, h := startServing(t)
 	addr := strings.TrimPrefix(h.base, "http://")
-	hold := func(sig string) net.Conn {
-		c, err := net.Dial("tcp", addr)
+	hold := func(from, sig string) net.Conn {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+		c, err := d.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -301,18 +302,29 @@ func TestWebhookBodiesAreBounded(t *testing.T) {
 		fmt.Fprintf(c, "POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nX-Hub-Signature-256: %s\r\n\r\n%s", 5<<20, sig, strings.Repeat("x", 1<<10))
 		return c
 	}
+	answer := func(c net.Conn, within time.Duration) string {
+		c.SetReadDeadline(time.Now().Add(within))
+		status, _ := bufio.NewReader(c).ReadString('\n')
+		return status
+	}
 	// Unsigned: answered 401 without waiting for the 5 MB it announced.
-	c := hold("none")
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	status, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil || !strings.Contains(status, " 401 ") {
-		t.Fatalf("unsigned request: %q %v, want 401 before its body", status, err)
+	if status := answer(hold("127.0.0.2", "none"), 5*time.Second); !strings.Contains(status, " 401 ") {
+		t.Fatalf("unsigned request: %q, want 401 before its body", status)
 	}
-	// Signed (wrongly, as an attacker can): each holds a slot while it sends.
+	// Signed (wrongly, as an attacker can): each holds a slot while it
+	// sends, two a peer. (Which of the three is refused depends on which
+	// the server reaches last.)
 	wrong := sign("wrong", []byte("x"))
-	for range 4 {
-		hold(wrong)
+	hold("127.0.0.2", wrong)
+	hold("127.0.0.2", wrong)
+	h.eventually("a third body from one peer refused", func() bool {
+		return strings.Contains(answer(hold("127.0.0.2", wrong), 300*time.Millisecond), " 503 ")
+	})
+	if got := h.postWebhook([]byte(`{}`), sign(h.secret, []byte(`{}`))); got != http.StatusAccepted {
+		t.Errorf("a signed webhook from another peer beside one peer's two slow bodies: %d, want 202", got)
 	}
+	hold("127.0.0.3", wrong)
+	hold("127.0.0.3", wrong)
 	h.eventually("a fifth body refused", func() bool {
 		return h.postWebhook([]byte(`{}`), sign(h.secret, []byte(`{}`))) == http.StatusServiceUnavailable
 	})
@@ -329,8 +341,9 @@ func slowBodies(t *testing.T, addr string, n int) []net.Conn {
 }
 
 // TestSlowBodiesLeaveProbes: 40 clients send webhook bodies slowly to a
-// server allowing 16 connections and a minute to read a request. Four are
-// read (the bodies' slots) and hold theirs; every other is answered 503 and
+// server allowing 16 connections and a minute to read a request. Two are
+// read (one peer's share of the bodies' slots) and hold theirs, 10 s at
+// most; every other is answered 503 and
 // its connection closed at once, without waiting a minute for the body it
 // announced (which held all 16 connections, and /healthz waited for the
 // read timeout: 30 s in production with 6,000 such clients). /healthz
@@ -356,8 +369,8 @@ func TestSlowBodiesLeaveProbes(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if closed := closed.Load(); closed != 36 {
-		t.Errorf("%d of 40 slow bodies answered 503 and closed, want 36 (4 are being read)", closed)
+	if closed := closed.Load(); closed != 38 {
+		t.Errorf("%d of 40 slow bodies answered 503 and closed, want 38 (2 are being read)", closed)
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
 	probe := func(base string) error {
@@ -372,7 +385,7 @@ func TestSlowBodiesLeaveProbes(t *testing.T) {
 		return nil
 	}
 	if err := probe(h.base); err != nil {
-		t.Errorf("/healthz beside 4 slow bodies being read: %v", err)
+		t.Errorf("/healthz beside 2 slow bodies being read: %v", err)
 	}
 	// Every connection of the webhook's listener held: the probes' own
 	// listener still answers, and serves no webhook.
@@ -391,5 +404,43 @@ func TestSlowBodiesLeaveProbes(t *testing.T) {
 		t.Errorf("/webhook on the probes' listener: %v %v, want 404", resp, err)
 	} else {
 		resp.Body.Close()
+	}
+}
+
+// TestProbesOutlastOneClient: one client (from 127.0.0.2) opens 64
+// connections to the probes' listener that each ask /healthz and stay open,
+// and 64 that send nothing. The listener serves one request a connection,
+// closes a peer's connections past 8 at once, and gives headers 2 s, so
+// /healthz from another peer answers; before, the 64 kept-alive
+// connections held every slot for the idle timeout (60 s).
+func TestProbesOutlastOneClient(t *testing.T) {
+	_, h := startServing(t, withHTTP(daemon.HTTPLimits{IdleTimeout: time.Minute, ReadHeaderTimeout: time.Minute}),
+		func(c *daemon.Config) { c.ProbeListen = "127.0.0.1:0" })
+	addr := h.d.ProbeAddr().String()
+	from := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
+	var held []net.Conn
+	t.Cleanup(func() {
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	for i := range 128 {
+		c, err := from.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+		if i < 64 {
+			fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+		}
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatalf("/healthz beside one client's 128 connections: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !resp.Close {
+		t.Errorf("/healthz = %d, close %v; want 200, and the connection closed after it", resp.StatusCode, resp.Close)
 	}
 }

@@ -167,6 +167,18 @@ func isOurs(l *tenant.Action, owner string) bool {
 	return who == ours
 }
 
+// OthersNamed is the error of every binding of desired's triggers.yaml
+// that names an action the repo may not order (see othersNamed), or nil:
+// what Compute refuses, for a caller that does not plan (status).
+func OthersNamed(desired *manifest.Repo, live *tenant.State, owner string) error {
+	byName := live.ByName()
+	var errs []error
+	for _, t := range desired.Triggers {
+		errs = append(errs, othersNamed(t, desired, byName, owner)...)
+	}
+	return errors.Join(errs...)
+}
+
 // othersNamed refuses the bindings of t that name an action the repo does
 // not hold and may not order: another owner's (which that owner's repo
 // orders: two repos naming it would move it after each other on every

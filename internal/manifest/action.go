@@ -176,7 +176,7 @@ func (l *loader) secretValue(s *Secret) error {
 	case (s.FromEnv == "") == (s.FromFile == ""):
 		return fmt.Errorf("secret %s: want exactly one of from_env and from_file", s.Name)
 	case s.FromEnv != "":
-		if err := checkEnvSource(s.FromEnv); err != nil {
+		if err := l.checkEnvSource(s.FromEnv); err != nil {
 			return fmt.Errorf("secret %s: %w", s.Name, err)
 		}
 		s.Value = l.opts.Getenv(s.FromEnv)

@@ -46,7 +46,7 @@ func Load(fsys fs.FS, opts Options) (*Repo, error) {
 		opts.Getenv = os.Getenv
 	}
 	if opts.ReadFile == nil {
-		opts.ReadFile = readSecretFile
+		opts.ReadFile = func(name string) ([]byte, error) { return readSecretFile(name, opts.Private) }
 	}
 	l := &loader{fsys: fsys, opts: opts, repo: &Repo{}, excludeLines: map[string]int{}}
 	if err := l.loadConfig(); err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"slices"
 	"strings"
@@ -180,10 +179,11 @@ func readCapped(r io.Reader, limit int64, what string) ([]byte, error) {
 	return b, nil
 }
 
-// readSecretFile is the default Options.ReadFile: a file on the machine,
-// read up to maxSecretFileBytes.
-func readSecretFile(name string) ([]byte, error) {
-	f, err := os.Open(name)
+// readSecretFile is the default Options.ReadFile: a regular file on the
+// machine, checked once opened (openSecretFile), read up to
+// maxSecretFileBytes.
+func readSecretFile(name string, private []string) ([]byte, error) {
+	f, err := openSecretFile(name, private)
 	if err != nil {
 		return nil, err
 	}

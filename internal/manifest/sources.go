@@ -3,8 +3,11 @@ package manifest
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 )
 
 // A repo may come from a stranger's pull request, and the values of its
@@ -18,53 +21,111 @@ var ErrPrivateSource = errors.New("a source a repo may not read")
 // privateEnv are the prefixes of the variables a from_env may not name:
 // actionsync's settings and credentials (AUTH0_CLIENT_SECRET among them),
 // and the job tokens of GitHub Actions and GitLab CI.
-var privateEnv = []string{"AUTH0_", "ACTIONSYNC_", "GITHUB_TOKEN", "ACTIONS_", "CI_JOB_"}
+var privateEnv = []string{"AUTH0_", "ACTIONSYNC_", "GITHUB_TOKEN", "GH_TOKEN", "ACTIONS_", "CI_JOB_", "CI_REGISTRY_", "CI_DEPLOY_"}
 
 // privateDirs hold the machine's processes (their environments among
-// them), devices and kernel state; a from_file may not read under them.
-var privateDirs = []string{"/proc", "/sys", "/dev"}
+// them), devices, kernel state, and the Kubernetes service account that
+// --leader-elect writes its Lease with; a from_file may not read under
+// them.
+var privateDirs = []string{"/proc", "/sys", "/dev", "/var/run/secrets/kubernetes.io", "/run/secrets/kubernetes.io"}
 
-func checkEnvSource(name string) error {
+// checkEnvSource refuses a from_env that names a variable of privateEnv,
+// or one that actionsync.yaml names as an environment's tenant credential.
+func (l *loader) checkEnvSource(name string) error {
 	for _, p := range privateEnv {
 		if strings.HasPrefix(name, p) {
 			return privateSource(fmt.Sprintf("$%s is actionsync's own setting or a CI job's token (no from_env may start with %s); give the value a variable of its own",
 				name, strings.Join(privateEnv, ", ")))
 		}
 	}
+	for _, e := range l.repo.Config.Environments {
+		t := e.Tenant
+		if slices.Contains([]string{t.DomainEnv, t.ClientIDEnv, t.ClientSecretEnv, t.TokenEnv}, name) {
+			return privateSource(fmt.Sprintf("$%s holds environment %s's tenant credentials (%s); give the value a variable of its own", name, e.Name, ConfigFile))
+		}
+	}
 	return nil
 }
 
 // checkFileSource refuses a from_file that is not an absolute path, or
-// that is, once its links are resolved, under /proc, /sys, /dev or one of
-// private.
+// whose path, once its links are resolved, is refused by checkPath. The
+// default reader (readSecretFile) checks again the file it opened.
 func checkFileSource(name string, private []string) error {
 	if !filepath.IsAbs(name) {
 		return fmt.Errorf("from_file %s: want an absolute path on the machine that syncs the repo", name)
 	}
-	path := resolved(name)
+	path := filepath.Clean(name)
+	if r, err := filepath.EvalSymlinks(path); err == nil {
+		path = r
+	}
+	return checkPath(name, path, private)
+}
+
+// checkPath refuses path, where from_file name leads, when it is under
+// privateDirs or in one of private.
+func checkPath(name, path string, private []string) error {
 	for _, dir := range privateDirs {
 		if within(path, dir) {
 			return privateSource(fmt.Sprintf("from_file %s is under %s, the machine's own state: a repo may not read it", name, dir))
 		}
 	}
 	for _, p := range private {
-		if p != "" && within(path, resolved(p)) {
+		if p == "" {
+			continue
+		}
+		if r, err := filepath.Abs(p); err == nil {
+			p = r
+		}
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			p = r
+		}
+		if within(path, p) {
 			return privateSource(fmt.Sprintf("from_file %s is in %s, actionsync's own credential or the repo's checkout: a repo may not read it", name, p))
 		}
 	}
 	return nil
 }
 
-// resolved is name with its symbolic links resolved, when it exists.
-func resolved(name string) string {
-	abs, err := filepath.Abs(name)
+// openSecretFile opens a from_file source once and checks what it opened,
+// not the path again: where its descriptor leads (a link swapped after
+// checkFileSource, a /proc magic link, a pipe), that it is a regular file,
+// and that it is none of private's files under another name (a hard
+// link).
+func openSecretFile(name string, private []string) (*os.File, error) {
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0) // a FIFO does not wait for a writer
 	if err != nil {
-		abs = filepath.Clean(name)
+		return nil, err
 	}
-	if r, err := filepath.EvalSymlinks(abs); err == nil {
-		return r
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
 	}
-	return abs
+	err = checkOpened(name, f, fi, private)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+func checkOpened(name string, f *os.File, fi os.FileInfo, private []string) error {
+	if !fi.Mode().IsRegular() {
+		return privateSource(fmt.Sprintf("from_file %s is not a regular file", name))
+	}
+	path, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
+	if err != nil || !filepath.IsAbs(path) {
+		return privateSource(fmt.Sprintf("from_file %s: where it leads cannot be told", name))
+	}
+	if err := checkPath(name, path, private); err != nil {
+		return err
+	}
+	for _, p := range private {
+		if pi, err := os.Stat(p); err == nil && os.SameFile(fi, pi) {
+			return privateSource(fmt.Sprintf("from_file %s is %s, actionsync's own credential: a repo may not read it", name, p))
+		}
+	}
+	return nil
 }
 
 // within reports whether path is dir or under it.

@@ -47,6 +47,9 @@ type Options struct {
 	// Environment is the environment of actionsync.yaml whose overlay
 	// applies (its excluded actions are not reported); "" for none.
 	Environment string
+	// Private are what a from_file may not name (manifest.Options.Private):
+	// status reads no secret, and refuses the repos sync refuses.
+	Private []string
 }
 
 // Check checks out the commit, reads the tenant, and reports how the two
@@ -56,7 +59,7 @@ func Check(ctx context.Context, api live.API, src Source, opts Options) (*Report
 	if err != nil {
 		return nil, fmt.Errorf("check out: %w", err)
 	}
-	desired, err := manifest.Load(fsys, noSecrets(opts.Environment))
+	desired, err := manifest.Load(fsys, noSecrets(opts))
 	if err != nil {
 		return nil, err
 	}
@@ -66,6 +69,9 @@ func Check(ctx context.Context, api live.API, src Source, opts Options) (*Report
 		return nil, fmt.Errorf("read the tenant: %w", err)
 	}
 	if err := desired.Validate(st.Catalogue, st.TriggerOf()); err != nil {
+		return nil, err
+	}
+	if err := diff.OthersNamed(desired, st, ownerOf(desired)); err != nil {
 		return nil, err
 	}
 	if err := r.ReadBindings(ctx, st, diff.BindingTriggers(desired, st, diff.Options{})); err != nil {
@@ -100,13 +106,14 @@ func readModules(ctx context.Context, r *live.Reader, desired *manifest.Repo, st
 	return r.ReadModuleVersions(ctx, st, names)
 }
 
-// noSecrets loads a commit (in the environment env) without reading a
+// noSecrets loads a commit (in opts' environment) without reading a
 // secret value: status compares secrets by name, and needs no value set.
-func noSecrets(env string) manifest.Options {
+func noSecrets(opts Options) manifest.Options {
 	return manifest.Options{
+		Private:     opts.Private,
 		Getenv:      func(string) string { return "unread" },
 		ReadFile:    func(string) ([]byte, error) { return []byte("unread"), nil },
-		Environment: env,
+		Environment: opts.Environment,
 	}
 }
 
@@ -193,7 +200,7 @@ func lookBack(ctx context.Context, rep *Report, st *tenant.State, rev string, op
 		if crev == rev {
 			return true, nil // the commit itself, compared already
 		}
-		old, err := manifest.Load(tree, noSecrets(opts.Environment))
+		old, err := manifest.Load(tree, noSecrets(opts))
 		if err != nil {
 			return true, nil // a commit that does not load holds no version
 		}

@@ -4,17 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/actionsync/actionsync/internal/diff"
 	"github.com/actionsync/actionsync/internal/live"
 	"github.com/actionsync/actionsync/internal/localtenant"
 	"github.com/actionsync/actionsync/internal/localtenant/tenanttest"
 	"github.com/actionsync/actionsync/internal/manifest"
 	"github.com/actionsync/actionsync/internal/source"
 	"github.com/actionsync/actionsync/internal/source/gittest"
+	"github.com/actionsync/actionsync/internal/stamp"
 	"github.com/actionsync/actionsync/internal/status"
 	"github.com/actionsync/actionsync/internal/sync"
 	"github.com/actionsync/actionsync/internal/tenant"
@@ -248,4 +251,21 @@ func TestModules(t *testing.T) {
 
 func sameLive(a, b status.LiveVersion) bool {
 	return a.Version == b.Version && slices.Equal(a.Actions, b.Actions) && slices.Equal(a.Differs, b.Differs)
+}
+
+// TestOthersNamedRefused: a commit whose triggers.yaml names an action of
+// another owner is refused by status as by sync, naming both owners, not
+// reported as bindings that differ.
+func TestOthersNamedRefused(t *testing.T) {
+	srv := tenanttest.Start(t, localtenant.Options{BuildDelay: time.Millisecond, Node: "-"})
+	a := &manifest.Action{Code: code("theirs")}
+	theirs := stamp.For(a, "team-b", "0123abc", []byte("their key")).Code(a.Code)
+	tenanttest.Seed(t, srv.API, tenanttest.Action{Name: "their-action", Trigger: "post-login", Code: theirs, Deploy: true})
+	r := gittest.New(t)
+	r.Write(files)
+	r.Write(map[string]string{"triggers.yaml": "post-login:\n  - a\n  - their-action\n  - b\n"})
+	_, err := status.Check(t.Context(), live.NewClient(srv.API), source.Dir(r.Dir), status.Options{})
+	if !errors.Is(err, diff.ErrForeign) || !strings.Contains(err.Error(), "triggers.yaml:3: post-login: action their-action is written by owner team-b, and this repo is owner actionsync") {
+		t.Errorf("error = %v, want the refusal sync gives", err)
+	}
 }

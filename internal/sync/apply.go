@@ -308,11 +308,6 @@ func (r *run) deployWhenBuilt(ctx context.Context, a *manifest.Action, d draft) 
 	return 0, fmt.Errorf("deploy: %w", staleIfGone(err))
 }
 
-// lostDeploys bounds the deploys of one draft sent again after an attempt
-// got no answer (a dropped connection, a 5xx): as many as the transport
-// sends of any other request.
-const lostDeploys = 8
-
 // deploy deploys the draft of the action id, which holds a. A deploy whose
 // answer was lost may have been made: before it is sent again the action
 // is read, and when its deployed version is the draft, that version is
@@ -320,7 +315,7 @@ const lostDeploys = 8
 // of the same content.
 func (r *run) deploy(ctx context.Context, a *manifest.Action, id string, pins []diff.Pin) (*management.ActionVersion, int, error) {
 	var err error
-	for attempt := range lostDeploys {
+	for attempt := range resends {
 		if attempt > 0 {
 			if n, ok := r.deployedMeanwhile(ctx, a, id, pins); ok {
 				r.log.Info("a deploy whose answer was lost was made", "action", a.Name, "version", n)
@@ -516,23 +511,56 @@ func (r *run) bind(ctx context.Context, s diff.Step, outcome func(string) (bool,
 	if res.Err = err; err != nil {
 		return res
 	}
-	var fresh []tenant.Binding
-	if res.Err = r.call(ctx, func() (err error) { fresh, err = r.reader.Bindings(ctx, s.Trigger); return err }); res.Err != nil {
-		return res
+	for attempt := range resends {
+		if attempt > 0 {
+			if res.Err = backoff.Sleep(ctx, backoff.Request.Delay(attempt-1)); res.Err != nil {
+				return res
+			}
+		}
+		var bs []*management.ActionBinding
+		var took time.Duration
+		bs, took, res.Err = r.writeBindings(ctx, s.Trigger, failed)
+		switch {
+		case res.Err == nil && bs == nil:
+			return res
+		case res.Err == nil:
+			res.Err = r.checkBindings(ctx, s.Trigger, bs, settle(took))
+			return res
+		case !isStatus(res.Err, http.StatusTooManyRequests) && !unanswered(ctx, res.Err):
+			r.log.Error("bind failed", "trigger", s.Trigger, "err", res.Err)
+			return res
+		}
+		// Refused for the rate limit, or unanswered: the list is read and
+		// planned again before it is sent again, not sent as it was read
+		// before the wait (another writer's may have landed meanwhile).
 	}
-	step, ok := diff.PlanTrigger(r.plan.desired.Trigger(s.Trigger), r.plan.desired, r.plan.live.WithBindings(s.Trigger, fresh), r.plan.Owner)
-	if !ok {
-		r.log.Info("the bindings already are the commit's", "trigger", s.Trigger)
-		return res
-	}
-	bs := r.order(s.Trigger, step, failed)
-	start := time.Now()
-	if res.Err = r.call(ctx, func() error { return r.api.UpdateBindings(ctx, s.Trigger, bs) }); res.Err != nil {
-		r.log.Error("bind failed", "trigger", s.Trigger, "err", res.Err)
-		return res
-	}
-	res.Err = r.checkBindings(ctx, s.Trigger, bs, settle(time.Since(start)))
+	r.log.Error("bind failed", "trigger", s.Trigger, "err", res.Err)
 	return res
+}
+
+// resends bounds the sends of a write that is not sent again as it was
+// (a draft's deploy, a trigger's bindings) after an attempt that got no
+// answer, a 5xx or (for bindings) a 429: as many as the transport sends of
+// any other request.
+const resends = 8
+
+// writeBindings writes the trigger's order, planned from its bindings as
+// read just before: the list it wrote and how long the write took to be
+// answered, or a nil list when the bindings already are the commit's.
+func (r *run) writeBindings(ctx context.Context, trigger string, failed map[string]bool) ([]*management.ActionBinding, time.Duration, error) {
+	var fresh []tenant.Binding
+	if err := r.call(ctx, func() (err error) { fresh, err = r.reader.Bindings(ctx, trigger); return err }); err != nil {
+		return nil, 0, err
+	}
+	step, ok := diff.PlanTrigger(r.plan.desired.Trigger(trigger), r.plan.desired, r.plan.live.WithBindings(trigger, fresh), r.plan.Owner)
+	if !ok {
+		r.log.Info("the bindings already are the commit's", "trigger", trigger)
+		return nil, 0, nil
+	}
+	bs := r.order(trigger, step, failed)
+	start := time.Now()
+	err := r.call(ctx, func() error { return r.api.UpdateBindings(ctx, trigger, bs) })
+	return bs, time.Since(start), err
 }
 
 // maxSettle bounds the wait before a bindings write is read back.

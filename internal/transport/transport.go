@@ -117,10 +117,18 @@ func (k *tokens) refused(tok string) {
 // retryable reports whether a request may be sent again after a 5xx or a
 // dropped connection: everything but creating an action and deploying its
 // draft, which the tenant may have done though its answer was lost (a
-// second would make a duplicate, or one more version). The engine retries
-// those itself, once it has looked.
+// second would make a duplicate, or one more version), and a trigger's
+// bindings (isBindings). The engine retries those itself, once it has
+// looked.
 func retryable(r *http.Request) bool {
-	return !(r.Method == http.MethodPost && (strings.HasSuffix(r.URL.Path, "/api/v2/actions/actions") || isDraftDeploy(r.URL.Path)))
+	return !(r.Method == http.MethodPost && (strings.HasSuffix(r.URL.Path, "/api/v2/actions/actions") || isDraftDeploy(r.URL.Path))) && !isBindings(r)
+}
+
+// isBindings matches the write of a trigger's bindings: the whole list,
+// planned from a read. Sent again after a wait it could replace another
+// writer's list written meanwhile; the engine reads and plans again first.
+func isBindings(r *http.Request) bool {
+	return r.Method == http.MethodPatch && strings.HasPrefix(r.URL.Path, "/api/v2/actions/triggers/") && strings.HasSuffix(r.URL.Path, "/bindings")
 }
 
 // isDraftDeploy matches /api/v2/actions/actions/{id}/deploy.
@@ -215,8 +223,9 @@ func (t *Transport) classify(r *http.Request, resp *http.Response, err error, at
 	t.note(resp.Header)
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
-		// Refused before any work: any request may be sent again.
-		return t.retryAfter(resp.Header, attempt), true
+		// Refused before any work: any request may be sent again, but a
+		// trigger's bindings, which are a whole list read before the wait.
+		return t.retryAfter(resp.Header, attempt), !isBindings(r)
 	case resp.StatusCode >= 500:
 		return backoff.Request.Delay(attempt), retryable(r)
 	}

@@ -81,6 +81,8 @@ func TestRetries(t *testing.T) {
 		{"nor when dropped", "POST", "/api/v2/actions/actions/x/deploy", []func() (*http.Response, error){dropped}, 0, 1},
 		{"a draft's deploy refused with 429 is retried", "POST", "/api/v2/actions/actions/x/deploy", []func() (*http.Response, error){answer(429, "Retry-After", "1"), answer(200)}, 200, 2},
 		{"a rollback is retried", "POST", "/api/v2/actions/actions/x/versions/v/deploy", []func() (*http.Response, error){answer(503), answer(200)}, 200, 2},
+		{"a bindings write refused with 429 is not sent again as it was", "PATCH", "/api/v2/actions/triggers/post-login/bindings", []func() (*http.Response, error){answer(429, "Retry-After", "1")}, 429, 1},
+		{"nor after a 5xx", "PATCH", "/api/v2/actions/triggers/post-login/bindings", []func() (*http.Response, error){answer(503)}, 503, 1},
 		{"4xx is an answer", "GET", "/api/v2/actions/actions/x", []func() (*http.Response, error){answer(404)}, 404, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
