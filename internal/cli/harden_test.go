@@ -125,3 +125,24 @@ func TestOnceSummaryEscapes(t *testing.T) {
 		}
 	}
 }
+
+// TestParallelBounded: --parallel is 1 to 64, for sync and test alike; a
+// typo of 10000 is refused, not 10,000 node processes or requests in
+// flight.
+func TestParallelBounded(t *testing.T) {
+	for _, tc := range []struct {
+		n  int
+		ok bool
+	}{{0, false}, {1, true}, {64, true}, {65, false}, {10000, false}} {
+		if err := (&engineFlags{parallel: tc.n, maxActions: 100}).validate(); (err == nil) != tc.ok {
+			t.Errorf("sync --parallel %d: %v", tc.n, err)
+		}
+		err := validParallel(tc.n)
+		if (err == nil) != tc.ok {
+			t.Errorf("test --parallel %d: %v", tc.n, err)
+		}
+		if !tc.ok && (err == nil || !strings.Contains(err.Error(), "want 1 to 64")) {
+			t.Errorf("--parallel %d: %v, want it to say the bound", tc.n, err)
+		}
+	}
+}

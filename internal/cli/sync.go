@@ -132,7 +132,7 @@ type engineFlags struct {
 func (c *engineFlags) bind(fs *flag.FlagSet) {
 	fs.BoolVar(&c.prune, "prune", false, "delete the actions this owner wrote that the repo no longer holds")
 	fs.BoolVar(&c.allowEmpty, "allow-empty", false, "allow a plan that deletes every action this owner wrote")
-	fs.IntVar(&c.parallel, "parallel", 4, "requests in flight at once (actions waiting for builds hold none)")
+	fs.IntVar(&c.parallel, "parallel", 4, "requests in flight at once, 1 to 64 (actions waiting for builds hold none)")
 	fs.StringVar(&c.secretKeyFile, "secret-key-file", "", "key for secret fingerprints (default: derived from AUTH0_CLIENT_SECRET)")
 	fs.BoolVar(&c.adoptForeign, "adopt-foreign", false, "take over actions of the repo that another owner wrote (default: refuse them)")
 	bindMaxActions(fs, &c.maxActions)
@@ -143,6 +143,18 @@ func bindMaxActions(fs *flag.FlagSet, dst *int) {
 	fs.IntVar(dst, "max-actions", diff.DefaultMaxActions, "the tenant's limit of actions, Marketplace integrations included: Auth0's default entity limit; raise it where the tenant's plan allows more")
 }
 
+// maxParallel bounds --parallel: requests in flight (sync) or test cases
+// run at once, each a node process (test). A tenant answers 2 to 10
+// requests a second; past this, more wait their turn and hold memory.
+const maxParallel = 64
+
+func validParallel(n int) error {
+	if n < 1 || n > maxParallel {
+		return fmt.Errorf("--parallel %d: want 1 to %d", n, maxParallel)
+	}
+	return nil
+}
+
 func validMaxActions(n int) error {
 	if n < 1 {
 		return fmt.Errorf("--max-actions %d: want 1 or more", n)
@@ -151,8 +163,8 @@ func validMaxActions(n int) error {
 }
 
 func (c *engineFlags) validate() error {
-	if c.parallel < 1 {
-		return fmt.Errorf("--parallel %d: want 1 or more", c.parallel)
+	if err := validParallel(c.parallel); err != nil {
+		return err
 	}
 	return validMaxActions(c.maxActions)
 }

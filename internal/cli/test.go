@@ -41,7 +41,7 @@ func (c *testCommand) flags(fs *flag.FlagSet) {
 	c.log.bind(fs)
 	fs.StringVar(&c.output, "output", "text", "text, markdown (a PR comment) or json")
 	fs.IntVar(&c.mdLimit, "markdown-limit", actiontest.MarkdownLimit, "with --output markdown: the most bytes the report takes, cut with a line that says so (default: GitHub's comment limit)")
-	fs.IntVar(&c.parallel, "parallel", 4, "test cases run at once")
+	fs.IntVar(&c.parallel, "parallel", 4, "test cases run at once, 1 to 64")
 	fs.StringVar(&c.cacheDir, "cache-dir", filepath.Join(builtinDir, "npm"), "where each action's npm dependencies are installed, once per distinct set")
 	fs.StringVar(&c.registry, "npm-registry", "", "npm registry to install dependencies from (default: npm's own setting)")
 	fs.BoolVar(&c.remote, "remote", false, "run the cases on the tenant (AUTH0_DOMAIN): upload each changed action's draft, deploying nothing, and test it through the Management API")
@@ -53,9 +53,7 @@ func (c *testCommand) setArgs(args []string) { c.actions = args }
 
 func (c *testCommand) validate() error {
 	err := errors.Join(c.repo.validate(), c.log.validate(), oneOf("output", c.output, "text", "markdown", "json"), validEnv(c.envName, false))
-	if c.parallel < 1 {
-		err = errors.Join(err, fmt.Errorf("--parallel %d: want 1 or more", c.parallel))
-	}
+	err = errors.Join(err, validParallel(c.parallel))
 	if c.mdLimit < minMarkdownLimit {
 		err = errors.Join(err, fmt.Errorf("--markdown-limit %d: want %d or more", c.mdLimit, minMarkdownLimit))
 	}
