@@ -27,6 +27,8 @@ func TestPrivateSecretSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	gitConfig := filepath.Join(work, ".git", "config")
+	workToken := filepath.Join(work, "ci-token") // in the work tree, outside the repo's subfolder
+	os.WriteFile(workToken, []byte("work-token-canary\n"), 0o600)
 	keyFile := filepath.Join(t.TempDir(), "fingerprint-key")
 	os.WriteFile(keyFile, []byte("fingerprint-key-canary-0123456789\n"), 0o600)
 	link := filepath.Join(t.TempDir(), "innocent")
@@ -47,6 +49,8 @@ secrets:
     from_env: PROD_AUTH0_CLIENT_SECRET
   - name: F
     from_env: ENRICH_API_KEY
+  - name: G
+    from_file: `+workToken+`
 `), 0o644)
 	env = append(env, "PROD_AUTH0_CLIENT_SECRET=prod-secret-canary")
 	for _, args := range [][]string{
@@ -63,9 +67,10 @@ secrets:
 			}
 			want := []string{
 				"actions/enrich-profile/action.yaml:4: secrets[0]: secret A: $AUTH0_CLIENT_SECRET is actionsync's own setting",
-				"actions/enrich-profile/action.yaml:8: secrets[2]: secret C: from_file " + gitConfig + " is in " + work + ", actionsync's own credential or the repo's checkout",
+				"actions/enrich-profile/action.yaml:8: secrets[2]: secret C: from_file " + gitConfig + " is in a Git directory (.git)",
+				"actions/enrich-profile/action.yaml:16: secrets[6]: secret G: from_file " + workToken + " is in " + work + ", actionsync's own credential or the repo's checkout",
 				"actions/enrich-profile/action.yaml:10: secrets[3]: secret D: from_file " + link + " is under /proc",
-				"actions/enrich-profile/action.yaml:12: secrets[4]: secret E: $PROD_AUTH0_CLIENT_SECRET holds environment prod's tenant credentials",
+				"actions/enrich-profile/action.yaml:12: secrets[4]: secret E: $PROD_AUTH0_CLIENT_SECRET is actionsync's own setting",
 			}
 			if args[0] != "status" { // status takes no --secret-key-file
 				want = append(want, "actions/enrich-profile/action.yaml:6: secrets[1]: secret B: from_file "+keyFile+" is in "+keyFile+", actionsync's own credential")
@@ -78,7 +83,7 @@ secrets:
 			if strings.Contains(r.stderr, "secret F") {
 				t.Errorf("an allowed source refused:\n%s", r.stderr)
 			}
-			for _, canary := range []string{"csec", "prod-secret-canary", "fingerprint-key-canary", "repositoryformatversion", "PATH="} {
+			for _, canary := range []string{"csec", "prod-secret-canary", "fingerprint-key-canary", "work-token-canary", "repositoryformatversion", "PATH="} {
 				if strings.Contains(r.stdout+r.stderr, canary) {
 					t.Errorf("the output holds %q:\n%s\n%s", canary, r.stdout, r.stderr)
 				}

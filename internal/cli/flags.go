@@ -103,23 +103,27 @@ func (c *repoFlags) bind(fs *flag.FlagSet) {
 // private are the files and directories of this machine a repo's
 // from_file may not read: the Git credentials; the repo's checkout when it
 // is local, and the Git work tree that holds it (their .git/config may hold
-// a token); the built-in tenant's directory; the usual homes of
-// credentials ($KUBECONFIG, ~/.kube, ~/.ssh, ~/.git-credentials, ~/.config,
-// ~/.docker, ~/.npmrc); and more (the other credential files of the
-// command).
+// a token; any .git is refused anyway, see manifest); the built-in
+// tenant's directory; the usual homes of credentials ($KUBECONFIG,
+// $XDG_CONFIG_HOME, homeCredentials, ...); and more (the other credential
+// files of the command).
 func (c *repoFlags) private(more ...string) []string {
 	out := append([]string{c.tokenFile, c.sshKeyFile, builtinDir}, more...)
 	if !c.isURL() {
 		out = append(out, c.repo, workTreeOf(c.repo))
 	}
 	out = append(out, filepath.SplitList(os.Getenv("KUBECONFIG"))...)
+	out = append(out, os.Getenv("XDG_CONFIG_HOME"), os.Getenv("GOOGLE_APPLICATION_CREDENTIALS"), os.Getenv("AWS_SHARED_CREDENTIALS_FILE"))
 	if home, err := os.UserHomeDir(); err == nil {
-		for _, p := range []string{".kube", ".ssh", ".git-credentials", ".config", ".docker", ".npmrc"} {
+		for _, p := range homeCredentials {
 			out = append(out, filepath.Join(home, p))
 		}
 	}
 	return slices.DeleteFunc(out, func(p string) bool { return p == "" })
 }
+
+// homeCredentials are where tools keep credentials in a home directory.
+var homeCredentials = []string{".kube", ".ssh", ".git-credentials", ".gitconfig", ".netrc", ".config", ".docker", ".npmrc", ".aws", ".azure", ".gnupg", ".pypirc"}
 
 // workTreeOf is the Git work tree that holds dir (the nearest directory
 // from dir up with a .git), or "".
@@ -127,6 +131,9 @@ func workTreeOf(dir string) string {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return ""
+	}
+	if r, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = r // climb from where the repo is, not from a link's path
 	}
 	for d := abs; ; d = filepath.Dir(d) {
 		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -143,6 +144,29 @@ func TestParallelBounded(t *testing.T) {
 		}
 		if !tc.ok && (err == nil || !strings.Contains(err.Error(), "want 1 to 64")) {
 			t.Errorf("--parallel %d: %v, want it to say the bound", tc.n, err)
+		}
+	}
+}
+
+// TestPrivateFiles: what a repo's from_file may not read includes the
+// credential homes (~/.netrc, ~/.gitconfig, ~/.aws, ...), and the Git work
+// tree that holds a --repo given through a symbolic link, found from where
+// the link leads.
+func TestPrivateFiles(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	work := t.TempDir()
+	os.MkdirAll(filepath.Join(work, ".git"), 0o755)
+	os.MkdirAll(filepath.Join(work, "deploy"), 0o755)
+	link := filepath.Join(t.TempDir(), "lnk")
+	if err := os.Symlink(filepath.Join(work, "deploy"), link); err != nil {
+		t.Fatal(err)
+	}
+	got := (&repoFlags{repo: link}).private()
+	realWork, _ := filepath.EvalSymlinks(work)
+	for _, want := range []string{filepath.Join(home, ".netrc"), filepath.Join(home, ".gitconfig"), filepath.Join(home, ".aws"), realWork, link} {
+		if !slices.Contains(got, want) {
+			t.Errorf("private = %q, want it to hold %s", got, want)
 		}
 	}
 }

@@ -82,8 +82,9 @@ func connLimit() int {
 
 const (
 	// probeConns bounds the connections of the probes' own listener: the
-	// kubelet and a scraper hold a few.
-	probeConns = 64
+	// kubelet and a scraper hold a few, and a probe is cheap to answer, so
+	// clients from many addresses must hold hundreds to delay one.
+	probeConns = 512
 	// probePerPeer bounds the connections of one peer to it.
 	probePerPeer = 8
 	// probeHeaderTimeout bounds the time a probe has to send its headers.
@@ -282,11 +283,12 @@ type webhook struct {
 }
 
 const (
-	// maxWebhookBodies bounds the webhook bodies in memory at once: 20 MB.
-	maxWebhookBodies = 4
-	// webhookBodiesPerPeer bounds those of one IP address, so that one
-	// client sending bodies slowly leaves slots to GitHub.
-	webhookBodiesPerPeer = 2
+	// maxWebhookBodies bounds the webhook bodies in memory at once: 40 MB.
+	maxWebhookBodies = 8
+	// webhookBodiesPerPeer bounds those of one IP address, so that clients
+	// sending bodies slowly need 8 addresses to leave GitHub none (a push
+	// from GitHub holds its slot for milliseconds).
+	webhookBodiesPerPeer = 1
 	// webhookBodyTime bounds the time a webhook's body takes to arrive
 	// (GitHub sends a push event at once).
 	webhookBodyTime = 10 * time.Second

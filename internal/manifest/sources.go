@@ -33,9 +33,9 @@ var privateDirs = []string{"/proc", "/sys", "/dev", "/var/run/secrets/kubernetes
 // or one that actionsync.yaml names as an environment's tenant credential.
 func (l *loader) checkEnvSource(name string) error {
 	for _, p := range privateEnv {
-		if strings.HasPrefix(name, p) {
-			return privateSource(fmt.Sprintf("$%s is actionsync's own setting or a CI job's token (no from_env may start with %s); give the value a variable of its own",
-				name, strings.Join(privateEnv, ", ")))
+		if strings.HasPrefix(name, p) || p == "AUTH0_" && strings.Contains(name, p) {
+			return privateSource(fmt.Sprintf("$%s is actionsync's own setting or a CI job's token (no from_env may hold AUTH0_, nor start with %s); give the value a variable of its own",
+				name, strings.Join(privateEnv[1:], ", ")))
 		}
 	}
 	for _, e := range l.repo.Config.Environments {
@@ -61,9 +61,14 @@ func checkFileSource(name string, private []string) error {
 	return checkPath(name, path, private)
 }
 
-// checkPath refuses path, where from_file name leads, when it is under
-// privateDirs or in one of private.
+// checkPath refuses path, where from_file name leads, when it is in a Git
+// directory (any .git: a checkout's config holds the token actions/checkout
+// saved, whichever checkout, worktree or submodule it is), under
+// privateDirs, or in one of private.
 func checkPath(name, path string, private []string) error {
+	if slices.Contains(strings.Split(filepath.ToSlash(path), "/"), ".git") {
+		return privateSource(fmt.Sprintf("from_file %s is in a Git directory (.git), where a checkout keeps its credentials: a repo may not read it", name))
+	}
 	for _, dir := range privateDirs {
 		if within(path, dir) {
 			return privateSource(fmt.Sprintf("from_file %s is under %s, the machine's own state: a repo may not read it", name, dir))
