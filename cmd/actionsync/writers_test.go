@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	gosync "sync"
 	"sync/atomic"
@@ -247,5 +248,63 @@ func TestRateLimitedBindingsReadAgain(t *testing.T) {
 	}
 	if got := boundTo(t, srv.URL, "post-login"); !slices.Equal(got, []string{"b1", "a1"}) {
 		t.Errorf("post-login = %v, want [b1 a1]: B's binding kept where it was", got)
+	}
+}
+
+// TestHeldBindingsWriteReadsAgain: owner A reads post-login's bindings, and
+// the tenant's answer says its rate budget is spent for 2 s; meanwhile
+// owner B binds its action. A's write, held past a second after its read,
+// is not sent with the list read before B's write: A reads again and
+// writes a list that keeps B's binding.
+func TestHeldBindingsWriteReadsAgain(t *testing.T) {
+	lt, err := localtenant.New(localtenant.Options{BuildDelay: 20 * time.Millisecond, Node: "-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reads atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/triggers/post-login/bindings") && reads.Add(1) == 2 {
+			// A's read before its write: the budget is spent until the
+			// reset, and B writes its list (read before A's) meanwhile.
+			w.Header().Set("X-RateLimit-Remaining", "0")
+			w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(3*time.Second).Unix(), 10))
+			lt.ServeHTTP(w, r)
+			go func() {
+				time.Sleep(200 * time.Millisecond)
+				other := httptest.NewRequest(http.MethodPatch, r.URL.Path, strings.NewReader(`{"bindings":[{"ref":{"type":"action_name","value":"b1"}}]}`))
+				other.Header.Set("Authorization", "Bearer any")
+				other.Header.Set("Content-Type", "application/json")
+				lt.ServeHTTP(httptest.NewRecorder(), other)
+			}()
+			return
+		}
+		lt.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	env := []string{"AUTH0_DOMAIN=" + srv.URL, "AUTH0_CLIENT_ID=cid", "AUTH0_CLIENT_SECRET=csec"}
+	b := ownerRepo(t, "team-b", "b1")
+	os.WriteFile(filepath.Join(b, "triggers.yaml"), []byte("post-login: []\n"), 0o644)
+	reads.Store(10) // B's own run goes through untouched
+	if r := run(t, t.TempDir(), env, "--once", "--repo", b); r.code != 0 {
+		t.Fatalf("team-b: exit %d\n%s", r.code, r.stderr)
+	}
+	reads.Store(0)
+	lt.ResetRequests()
+	if r := run(t, t.TempDir(), env, "--once", "--repo", ownerRepo(t, "team-a", "a1")); r.code != 0 {
+		t.Fatalf("team-a: exit %d\n%s", r.code, r.stderr)
+	}
+	var calls []string
+	for _, q := range lt.Requests() {
+		if strings.HasSuffix(q.Path, "/triggers/post-login/bindings") {
+			calls = append(calls, q.Method)
+		}
+	}
+	// The plan's read, the read before the write, B's write, A's read
+	// again (its write, held, never sent), A's write, the read back.
+	if want := []string{"GET", "GET", "PATCH", "GET", "PATCH", "GET"}; !slices.Equal(calls, want) {
+		t.Errorf("post-login bindings calls = %v, want %v", calls, want)
+	}
+	if got := boundTo(t, srv.URL, "post-login"); !slices.Equal(got, []string{"b1", "a1"}) {
+		t.Errorf("post-login = %v, want [b1 a1]: B's binding kept", got)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/actionsync/actionsync/internal/manifest"
 	"github.com/actionsync/actionsync/internal/stamp"
 	"github.com/actionsync/actionsync/internal/tenant"
+	"github.com/actionsync/actionsync/internal/transport"
 	"github.com/auth0/go-auth0"
 	"github.com/auth0/go-auth0/management"
 )
@@ -526,6 +527,9 @@ func (r *run) bind(ctx context.Context, s diff.Step, outcome func(string) (bool,
 		case res.Err == nil:
 			res.Err = r.checkBindings(ctx, s.Trigger, bs, settle(took))
 			return res
+		case errors.Is(res.Err, errReadAged):
+			r.log.Info("reading the bindings again: the write waited", "trigger", s.Trigger, "err", res.Err)
+			continue
 		case !isStatus(res.Err, http.StatusTooManyRequests) && !unanswered(ctx, res.Err):
 			r.log.Error("bind failed", "trigger", s.Trigger, "err", res.Err)
 			return res
@@ -558,23 +562,40 @@ func (r *run) writeBindings(ctx context.Context, trigger string, failed map[stri
 		return nil, 0, nil
 	}
 	bs := r.order(trigger, step, failed)
-	start := time.Now()
-	err := r.call(ctx, func() error { return r.api.UpdateBindings(ctx, trigger, bs) })
-	return bs, time.Since(start), err
+	read := time.Now()
+	send := transport.WithBeforeSend(ctx, func() error {
+		if age := time.Since(read); age > maxReadAge {
+			return fmt.Errorf("%w (%v)", errReadAged, age.Round(time.Millisecond))
+		}
+		return nil
+	})
+	err := r.call(ctx, func() error { return r.api.UpdateBindings(send, trigger, bs) })
+	return bs, time.Since(read), err
 }
+
+// maxReadAge bounds the time from a trigger's bindings as read to the
+// write planned from them being sent: a write held longer (by the rate
+// limit, a tenant's reset, the slots) is not sent, and the list is read
+// again. Another writer's list so lands within maxReadAge and a round
+// trip of its read, and a read-back after settle sees it.
+const maxReadAge = time.Second
+
+// errReadAged is the error of a bindings write not sent because the list
+// it was planned from is older than maxReadAge.
+var errReadAged = errors.New("the bindings read is too old to write from")
 
 // maxSettle bounds the wait before a bindings write is read back.
 const maxSettle = 5 * time.Second
 
 // settle is how long a bindings write is left before it is read back,
-// given how long the write took to be answered (its wait for the rate
-// limit and its round trip). The Management API has no compare-and-swap
-// on a trigger's bindings: another writer that read the list just before
-// this write replaces it with one that lacks this run's bindings as soon
-// as its own write lands: under the same latency and rate limit, within
-// about one answered write of its read. Twice that covers it; a wait for
-// the rate limit before this run's read is not part of it.
-func settle(write time.Duration) time.Duration { return min(2*write, maxSettle) }
+// given how long it took from the list's read to the write's answer. The
+// Management API has no compare-and-swap on a trigger's bindings: another
+// writer that read the list just before this write replaces it with one
+// that lacks this run's bindings as soon as its own write lands, which is
+// at most maxReadAge and a trip to the tenant after its read (an
+// actionsync writer sends no older list). Waiting that long, and the time
+// this write took (a trip at least), covers it.
+func settle(write time.Duration) time.Duration { return min(maxReadAge+write, maxSettle) }
 
 // checkBindings reads a trigger's bindings back after wait and, when the
 // list written is no longer in them, in its order, returns ErrStale: a

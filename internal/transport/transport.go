@@ -155,6 +155,11 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		if err := t.waitForLimit(r.Context(), isWrite(r)); err != nil {
 			return nil, err
 		}
+		if check, ok := r.Context().Value(beforeSendKey{}).(func() error); ok {
+			if err := check(); err != nil {
+				return nil, err
+			}
+		}
 		req, tok, err := t.authorize(clone(r, body))
 		if err != nil {
 			return nil, err
@@ -184,6 +189,17 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 	}
 	return nil, lastErr
+}
+
+type beforeSendKey struct{}
+
+// WithBeforeSend returns ctx with check, which the Transport calls just
+// before it sends a request made with ctx (after its wait for the rate
+// limit, before each attempt): an error from check is the request's, and
+// nothing is sent. A write planned from a read can so refuse to go once
+// the read is old.
+func WithBeforeSend(ctx context.Context, check func() error) context.Context {
+	return context.WithValue(ctx, beforeSendKey{}, check)
 }
 
 // authorize sets the bearer token of Options.Token on r, and returns it.

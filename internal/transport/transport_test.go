@@ -250,3 +250,24 @@ func TestWritesFirst(t *testing.T) {
 		t.Errorf("sent second: %q, want the read", got)
 	}
 }
+
+// TestBeforeSend: a request whose context's check fails after its wait for
+// the rate limit is not sent, and fails with the check's error; one whose
+// check passes is sent.
+func TestBeforeSend(t *testing.T) {
+	old := errors.New("the read is too old")
+	for _, tc := range []struct {
+		check    error
+		wantSent int
+	}{{old, 0}, {nil, 1}} {
+		s := &script{answers: []func() (*http.Response, error){answer(200)}}
+		clock := &fakeClock{now: time.Unix(1000, 0)}
+		tr := transport.New(s, transport.Options{Now: clock.Now, Sleep: clock.Sleep})
+		ctx := transport.WithBeforeSend(t.Context(), func() error { return tc.check })
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPatch, "https://tenant.example/api/v2/actions/triggers/post-login/bindings", strings.NewReader(`{}`))
+		_, err := tr.RoundTrip(req)
+		if !errors.Is(err, tc.check) || len(s.seen) != tc.wantSent {
+			t.Errorf("check %v: error %v after %d sends, want %d", tc.check, err, len(s.seen), tc.wantSent)
+		}
+	}
+}
