@@ -198,39 +198,31 @@ func TestTwoOwnersAtOnce(t *testing.T) {
 	}
 }
 
-// TestRateLimitedBindingsReadAgain: owner A's bindings write is refused
-// with 429 just as owner B binds its own action. The transport does not
-// send A's list again after the wait, as it was read before B's write:
-// the engine reads the bindings again, plans again, and writes a list
-// that keeps B's binding.
-func TestRateLimitedBindingsReadAgain(t *testing.T) {
+// besideB syncs owner B's repo (action b1, unbound) into a fresh tenant,
+// then owner A's (a1 bound to post-login) through meddle, which may answer
+// a request of A's run itself (and say so), as the tenant and a second
+// writer would. It returns A's run's calls on post-login's bindings, by
+// method, and the bindings at the end.
+func besideB(t *testing.T, meddle func(lt *localtenant.Tenant, w http.ResponseWriter, r *http.Request) bool) ([]string, []string) {
+	t.Helper()
 	lt, err := localtenant.New(localtenant.Options{BuildDelay: 20 * time.Millisecond, Node: "-"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var refused atomic.Bool
+	var armed atomic.Bool
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPatch && strings.HasSuffix(r.URL.Path, "/triggers/post-login/bindings") && refused.CompareAndSwap(false, true) {
-			// B writes its list, read before A's write; A is told to wait.
-			other := httptest.NewRequest(http.MethodPatch, r.URL.Path, strings.NewReader(`{"bindings":[{"ref":{"type":"action_name","value":"b1"}}]}`))
-			other.Header.Set("Authorization", "Bearer any")
-			other.Header.Set("Content-Type", "application/json")
-			lt.ServeHTTP(httptest.NewRecorder(), other)
-			w.Header().Set("Retry-After", "1")
-			http.Error(w, `{"statusCode":429,"error":"Too Many Requests","message":"Global limit has been reached","errorCode":"too_many_requests"}`, http.StatusTooManyRequests)
-			return
+		if !armed.Load() || !meddle(lt, w, r) {
+			lt.ServeHTTP(w, r)
 		}
-		lt.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
 	env := []string{"AUTH0_DOMAIN=" + srv.URL, "AUTH0_CLIENT_ID=cid", "AUTH0_CLIENT_SECRET=csec"}
 	b := ownerRepo(t, "team-b", "b1")
 	os.WriteFile(filepath.Join(b, "triggers.yaml"), []byte("post-login: []\n"), 0o644)
-	refused.Store(true) // B's own run goes through
 	if r := run(t, t.TempDir(), env, "--once", "--repo", b); r.code != 0 {
 		t.Fatalf("team-b: exit %d\n%s", r.code, r.stderr)
 	}
-	refused.Store(false)
+	armed.Store(true)
 	lt.ResetRequests()
 	if r := run(t, t.TempDir(), env, "--once", "--repo", ownerRepo(t, "team-a", "a1")); r.code != 0 {
 		t.Fatalf("team-a: exit %d\n%s", r.code, r.stderr)
@@ -241,13 +233,45 @@ func TestRateLimitedBindingsReadAgain(t *testing.T) {
 			calls = append(calls, q.Method)
 		}
 	}
+	armed.Store(false)
+	return calls, boundTo(t, srv.URL, "post-login")
+}
+
+// bindB is B's write of its list, read before A's write: b1 alone.
+func bindB(lt *localtenant.Tenant, path string) {
+	other := httptest.NewRequest(http.MethodPatch, path, strings.NewReader(`{"bindings":[{"ref":{"type":"action_name","value":"b1"}}]}`))
+	other.Header.Set("Authorization", "Bearer any")
+	other.Header.Set("Content-Type", "application/json")
+	lt.ServeHTTP(httptest.NewRecorder(), other)
+}
+
+func isPostLoginBindings(r *http.Request, method string) bool {
+	return r.Method == method && strings.HasSuffix(r.URL.Path, "/triggers/post-login/bindings")
+}
+
+// TestRateLimitedBindingsReadAgain: owner A's bindings write is refused
+// with 429 just as owner B binds its own action. The transport does not
+// send A's list again after the wait, as it was read before B's write:
+// the engine reads the bindings again, plans again, and writes a list
+// that keeps B's binding.
+func TestRateLimitedBindingsReadAgain(t *testing.T) {
+	var refused atomic.Bool
+	calls, bound := besideB(t, func(lt *localtenant.Tenant, w http.ResponseWriter, r *http.Request) bool {
+		if !isPostLoginBindings(r, http.MethodPatch) || !refused.CompareAndSwap(false, true) {
+			return false
+		}
+		bindB(lt, r.URL.Path)
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, `{"statusCode":429,"error":"Too Many Requests","message":"Global limit has been reached","errorCode":"too_many_requests"}`, http.StatusTooManyRequests)
+		return true
+	})
 	// The plan's read, the read before the write (refused: B's write is
 	// logged in its place), the read again, the write, the read back.
 	if want := []string{"GET", "GET", "PATCH", "GET", "PATCH", "GET"}; !slices.Equal(calls, want) {
 		t.Errorf("post-login bindings calls = %v, want %v", calls, want)
 	}
-	if got := boundTo(t, srv.URL, "post-login"); !slices.Equal(got, []string{"b1", "a1"}) {
-		t.Errorf("post-login = %v, want [b1 a1]: B's binding kept where it was", got)
+	if !slices.Equal(bound, []string{"b1", "a1"}) {
+		t.Errorf("post-login = %v, want [b1 a1]: B's binding kept where it was", bound)
 	}
 }
 
@@ -257,54 +281,28 @@ func TestRateLimitedBindingsReadAgain(t *testing.T) {
 // is not sent with the list read before B's write: A reads again and
 // writes a list that keeps B's binding.
 func TestHeldBindingsWriteReadsAgain(t *testing.T) {
-	lt, err := localtenant.New(localtenant.Options{BuildDelay: 20 * time.Millisecond, Node: "-"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var reads atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/triggers/post-login/bindings") && reads.Add(1) == 2 {
-			// A's read before its write: the budget is spent until the
-			// reset, and B writes its list (read before A's) meanwhile.
-			w.Header().Set("X-RateLimit-Remaining", "0")
-			w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(3*time.Second).Unix(), 10))
-			lt.ServeHTTP(w, r)
-			go func() {
-				time.Sleep(200 * time.Millisecond)
-				other := httptest.NewRequest(http.MethodPatch, r.URL.Path, strings.NewReader(`{"bindings":[{"ref":{"type":"action_name","value":"b1"}}]}`))
-				other.Header.Set("Authorization", "Bearer any")
-				other.Header.Set("Content-Type", "application/json")
-				lt.ServeHTTP(httptest.NewRecorder(), other)
-			}()
-			return
+	calls, bound := besideB(t, func(lt *localtenant.Tenant, w http.ResponseWriter, r *http.Request) bool {
+		if !isPostLoginBindings(r, http.MethodGet) || reads.Add(1) != 2 {
+			return false
 		}
+		// A's read before its write: the budget is spent until the reset,
+		// and B writes its list meanwhile.
+		w.Header().Set("X-RateLimit-Remaining", "0")
+		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(3*time.Second).Unix(), 10))
 		lt.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	env := []string{"AUTH0_DOMAIN=" + srv.URL, "AUTH0_CLIENT_ID=cid", "AUTH0_CLIENT_SECRET=csec"}
-	b := ownerRepo(t, "team-b", "b1")
-	os.WriteFile(filepath.Join(b, "triggers.yaml"), []byte("post-login: []\n"), 0o644)
-	reads.Store(10) // B's own run goes through untouched
-	if r := run(t, t.TempDir(), env, "--once", "--repo", b); r.code != 0 {
-		t.Fatalf("team-b: exit %d\n%s", r.code, r.stderr)
-	}
-	reads.Store(0)
-	lt.ResetRequests()
-	if r := run(t, t.TempDir(), env, "--once", "--repo", ownerRepo(t, "team-a", "a1")); r.code != 0 {
-		t.Fatalf("team-a: exit %d\n%s", r.code, r.stderr)
-	}
-	var calls []string
-	for _, q := range lt.Requests() {
-		if strings.HasSuffix(q.Path, "/triggers/post-login/bindings") {
-			calls = append(calls, q.Method)
-		}
-	}
+		go func() {
+			time.Sleep(200 * time.Millisecond)
+			bindB(lt, r.URL.Path)
+		}()
+		return true
+	})
 	// The plan's read, the read before the write, B's write, A's read
 	// again (its write, held, never sent), A's write, the read back.
 	if want := []string{"GET", "GET", "PATCH", "GET", "PATCH", "GET"}; !slices.Equal(calls, want) {
 		t.Errorf("post-login bindings calls = %v, want %v", calls, want)
 	}
-	if got := boundTo(t, srv.URL, "post-login"); !slices.Equal(got, []string{"b1", "a1"}) {
-		t.Errorf("post-login = %v, want [b1 a1]: B's binding kept", got)
+	if !slices.Equal(bound, []string{"b1", "a1"}) {
+		t.Errorf("post-login = %v, want [b1 a1]: B's binding kept", bound)
 	}
 }
