@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -145,7 +146,7 @@ func (d *Daemon) serveOn(addr string, h http.Handler, lim HTTPLimits) (*http.Ser
 	}
 	srv.SetKeepAlivesEnabled(!lim.noKeepAlive)
 	if lim.perPeer > 0 {
-		ln = &peerLimit{Listener: ln, max: lim.perPeer, open: map[string]int{}}
+		ln = &peerLimit{Listener: ln, slots: newPeerSlots(math.MaxInt, lim.perPeer)}
 	}
 	go func() {
 		if err := srv.Serve(netutil.LimitListener(ln, lim.MaxConns)); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -157,13 +158,11 @@ func (d *Daemon) serveOn(addr string, h http.Handler, lim HTTPLimits) (*http.Ser
 }
 
 // peerLimit closes at once a connection from a peer (an IP address) that
-// holds max already, so that one client cannot take every slot of the
-// listener it wraps.
+// holds its share of slots already, so that one client cannot take every
+// slot of the listener it wraps (which bounds the total itself).
 type peerLimit struct {
 	net.Listener
-	max  int
-	mu   gosync.Mutex
-	open map[string]int // connections held, by peer
+	slots *peerSlots
 }
 
 func (l *peerLimit) Accept() (net.Conn, error) {
@@ -172,24 +171,12 @@ func (l *peerLimit) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		host := peerOf(c.RemoteAddr().String())
-		l.mu.Lock()
-		ok := l.open[host] < l.max
-		if ok {
-			l.open[host]++
-		}
-		l.mu.Unlock()
+		release, ok := l.slots.take(peerOf(c.RemoteAddr().String()))
 		if !ok {
 			c.Close()
 			continue
 		}
-		return &peerConn{Conn: c, release: func() {
-			l.mu.Lock()
-			defer l.mu.Unlock()
-			if l.open[host]--; l.open[host] == 0 {
-				delete(l.open, host)
-			}
-		}}, nil
+		return &peerConn{Conn: c, release: release}, nil
 	}
 }
 
