@@ -18,10 +18,15 @@ import (
 // a repo may not read.
 var ErrPrivateSource = errors.New("a source a repo may not read")
 
-// privateEnv are the prefixes of the variables a from_env may not name:
-// actionsync's settings and credentials (AUTH0_CLIENT_SECRET among them),
-// and the job tokens of GitHub Actions and GitLab CI.
-var privateEnv = []string{"AUTH0_", "ACTIONSYNC_", "GITHUB_TOKEN", "GH_TOKEN", "ACTIONS_", "CI_JOB_", "CI_REGISTRY_", "CI_DEPLOY_"}
+// privateEnvPart is in the name of every variable of a tenant's
+// credentials actionsync reads (AUTH0_CLIENT_SECRET, and the environments'
+// PROD_AUTH0_CLIENT_SECRET and the like): no from_env may hold it.
+const privateEnvPart = "AUTH0_"
+
+// privateEnv are the prefixes of the other variables a from_env may not
+// name: actionsync's settings, and the job tokens of GitHub Actions and
+// GitLab CI.
+var privateEnv = []string{"ACTIONSYNC_", "GITHUB_TOKEN", "GH_TOKEN", "ACTIONS_", "CI_JOB_", "CI_REGISTRY_", "CI_DEPLOY_"}
 
 // privateDirs hold the machine's processes (their environments among
 // them), devices, kernel state, and the Kubernetes service account that
@@ -32,11 +37,9 @@ var privateDirs = []string{"/proc", "/sys", "/dev", "/var/run/secrets/kubernetes
 // checkEnvSource refuses a from_env that names a variable of privateEnv,
 // or one that actionsync.yaml names as an environment's tenant credential.
 func (l *loader) checkEnvSource(name string) error {
-	for _, p := range privateEnv {
-		if strings.HasPrefix(name, p) || p == "AUTH0_" && strings.Contains(name, p) {
-			return privateSource(fmt.Sprintf("$%s is actionsync's own setting or a CI job's token (no from_env may hold AUTH0_, nor start with %s); give the value a variable of its own",
-				name, strings.Join(privateEnv[1:], ", ")))
-		}
+	if strings.Contains(name, privateEnvPart) || slices.ContainsFunc(privateEnv, func(p string) bool { return strings.HasPrefix(name, p) }) {
+		return privateSource(fmt.Sprintf("$%s is actionsync's own setting or a CI job's token (no from_env may hold %s, nor start with %s); give the value a variable of its own",
+			name, privateEnvPart, strings.Join(privateEnv, ", ")))
 	}
 	for _, e := range l.repo.Config.Environments {
 		t := e.Tenant
