@@ -549,8 +549,9 @@ func (r *run) bind(ctx context.Context, s diff.Step, outcome func(string) (bool,
 const resends = 8
 
 // writeBindings writes the trigger's order, planned from its bindings as
-// read just before: the list it wrote and how long the write took to be
-// answered, or a nil list when the bindings already are the commit's.
+// read just before: the list it wrote and the time from that read to the
+// write's answer, or a nil list when the bindings already are the
+// commit's.
 func (r *run) writeBindings(ctx context.Context, trigger string, failed map[string]bool) ([]*management.ActionBinding, time.Duration, error) {
 	var fresh []tenant.Binding
 	if err := r.call(ctx, func() (err error) { fresh, err = r.reader.Bindings(ctx, trigger); return err }); err != nil {
@@ -602,10 +603,8 @@ func settle(write time.Duration) time.Duration { return min(maxReadAge+write, ma
 // second writer replaced it from a read made before this write, and Apply
 // plans again from a fresh read instead of exiting 0 with a binding lost.
 func (r *run) checkBindings(ctx context.Context, trigger string, wrote []*management.ActionBinding, wait time.Duration) error {
-	select {
-	case <-time.After(wait):
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := backoff.Sleep(ctx, wait); err != nil {
+		return err
 	}
 	var now []tenant.Binding
 	if err := r.call(ctx, func() (err error) { now, err = r.reader.Bindings(ctx, trigger); return err }); err != nil {
