@@ -5,7 +5,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	gosync "sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,28 +20,17 @@ import (
 // deployed, and goes on: the action has one version, not two of the same
 // content, and the run exits 0.
 func TestLostDeployAnswer(t *testing.T) {
-	lt, err := localtenant.New(localtenant.Options{BuildDelay: 50 * time.Millisecond, Node: "-"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var once gosync.Once
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && draftDeploy(r.URL.Path) {
-			lost := false
-			once.Do(func() { lost = true })
-			if lost {
-				lt.ServeHTTP(httptest.NewRecorder(), r) // done, and its answer dropped
-				c, _, err := w.(http.Hijacker).Hijack()
-				if err == nil {
-					c.Close()
-				}
-				return
-			}
+	var lost atomic.Bool
+	lt, url, env := serveTenant(t, localtenant.Options{BuildDelay: 50 * time.Millisecond, Node: "-"}, func(lt *localtenant.Tenant, w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodPost || !draftDeploy(r.URL.Path) || !lost.CompareAndSwap(false, true) {
+			return false
 		}
-		lt.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	env := []string{"AUTH0_DOMAIN=" + srv.URL, "AUTH0_CLIENT_ID=cid", "AUTH0_CLIENT_SECRET=csec"}
+		lt.ServeHTTP(httptest.NewRecorder(), r) // done, and its answer dropped
+		if c, _, err := w.(http.Hijacker).Hijack(); err == nil {
+			c.Close()
+		}
+		return true
+	})
 	repo := ownerRepo(t, "team-a", "a1")
 	r := run(t, t.TempDir(), env, "--once", "--repo", repo)
 	if r.code != 0 {
@@ -68,7 +57,7 @@ func TestLostDeployAnswer(t *testing.T) {
 			Deployed bool `json:"deployed"`
 		} `json:"versions"`
 	}
-	getJSON(t, srv.URL+"/api/v2/actions/actions/"+id+"/versions", &vl)
+	getJSON(t, url+"/api/v2/actions/actions/"+id+"/versions", &vl)
 	if len(vl.Versions) != 1 || !vl.Versions[0].Deployed {
 		t.Errorf("versions = %+v, want one, deployed", vl.Versions)
 	}

@@ -76,13 +76,27 @@ func exampleRepo(t *testing.T) string {
 // AUTH0_DOMAIN=http://127.0.0.1:port reaches `actionsync local-tenant`.
 func tenantOverHTTP(t *testing.T) (*localtenant.Tenant, []string) {
 	t.Helper()
-	lt, err := localtenant.New(localtenant.Options{BuildDelay: 20 * time.Millisecond, ClientID: "cid", ClientSecret: "csec", Node: "-"})
+	lt, _, env := serveTenant(t, localtenant.Options{BuildDelay: 20 * time.Millisecond, ClientID: "cid", ClientSecret: "csec", Node: "-"}, nil)
+	return lt, append(env, "ENRICH_API_KEY=k1")
+}
+
+// serveTenant starts a local tenant with opts on plain HTTP on loopback and
+// returns it, its URL and the environment that reaches it. meddle, when
+// set, sees each request first and may answer it itself (it says so), as
+// the network or a second writer would.
+func serveTenant(t *testing.T, opts localtenant.Options, meddle func(lt *localtenant.Tenant, w http.ResponseWriter, r *http.Request) bool) (*localtenant.Tenant, string, []string) {
+	t.Helper()
+	lt, err := localtenant.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(lt)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if meddle == nil || !meddle(lt, w, r) {
+			lt.ServeHTTP(w, r)
+		}
+	}))
 	t.Cleanup(srv.Close)
-	return lt, []string{"AUTH0_DOMAIN=" + srv.URL, "AUTH0_CLIENT_ID=cid", "AUTH0_CLIENT_SECRET=csec", "ENRICH_API_KEY=k1"}
+	return lt, srv.URL, []string{"AUTH0_DOMAIN=" + srv.URL, "AUTH0_CLIENT_ID=cid", "AUTH0_CLIENT_SECRET=csec"}
 }
 
 func writeCount(lt *localtenant.Tenant) int {

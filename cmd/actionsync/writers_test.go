@@ -73,13 +73,7 @@ func TestTwoOnceRunsAtOnce(t *testing.T) {
 	repo, want := sevenBoundRepo(t)
 	for trial := range 5 {
 		t.Run(fmt.Sprintf("trial %d", trial), func(t *testing.T) {
-			lt, err := localtenant.New(localtenant.Options{BuildDelay: 200 * time.Millisecond, Node: "-"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(lt)
-			t.Cleanup(srv.Close)
-			env := []string{"AUTH0_DOMAIN=" + srv.URL, "AUTH0_CLIENT_ID=cid", "AUTH0_CLIENT_SECRET=csec"}
+			_, url, env := serveTenant(t, localtenant.Options{BuildDelay: 200 * time.Millisecond, Node: "-"}, nil)
 			var wg gosync.WaitGroup
 			results := make([]result, 2)
 			took := make([]time.Duration, 2)
@@ -102,7 +96,7 @@ func TestTwoOnceRunsAtOnce(t *testing.T) {
 				}
 				t.Logf("run %d: %v, %s", i, took[i].Round(time.Millisecond), strings.TrimSpace(strings.SplitN(r.stdout, "\n", 2)[0]))
 			}
-			if got := boundTo(t, srv.URL, "post-login"); !slices.Equal(got, want) {
+			if got := boundTo(t, url, "post-login"); !slices.Equal(got, want) {
 				t.Errorf("post-login = %v, want %v", got, want)
 			}
 			if r := run(t, t.TempDir(), env, "--dry-run", "--repo", repo); r.code != 0 {
@@ -142,13 +136,7 @@ func TestTwoOwnersAtOnce(t *testing.T) {
 	}
 	for trial := range 4 {
 		t.Run(fmt.Sprintf("trial %d", trial), func(t *testing.T) {
-			lt, err := localtenant.New(localtenant.Options{BuildDelay: 200 * time.Millisecond, Latency: 100 * time.Millisecond, Node: "-"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(lt)
-			t.Cleanup(srv.Close)
-			env := []string{"AUTH0_DOMAIN=" + srv.URL, "AUTH0_CLIENT_ID=cid", "AUTH0_CLIENT_SECRET=csec"}
+			lt, url, env := serveTenant(t, localtenant.Options{BuildDelay: 200 * time.Millisecond, Latency: 100 * time.Millisecond, Node: "-"}, nil)
 			var wg gosync.WaitGroup
 			results := map[string]*result{}
 			for owner := range repos {
@@ -166,7 +154,7 @@ func TestTwoOwnersAtOnce(t *testing.T) {
 				replans += strings.Count(r.stderr, "planning again from a fresh read")
 			}
 			requests := lt.Requests()
-			got := boundTo(t, srv.URL, "post-login")
+			got := boundTo(t, url, "post-login")
 			for owner, order := range orders {
 				mine := slices.DeleteFunc(slices.Clone(got), func(name string) bool { return !slices.Contains(order, name) })
 				if !slices.Equal(mine, order) {
@@ -205,18 +193,10 @@ func TestTwoOwnersAtOnce(t *testing.T) {
 // method, and the bindings at the end.
 func besideB(t *testing.T, meddle func(lt *localtenant.Tenant, w http.ResponseWriter, r *http.Request) bool) ([]string, []string) {
 	t.Helper()
-	lt, err := localtenant.New(localtenant.Options{BuildDelay: 20 * time.Millisecond, Node: "-"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var armed atomic.Bool
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !armed.Load() || !meddle(lt, w, r) {
-			lt.ServeHTTP(w, r)
-		}
-	}))
-	t.Cleanup(srv.Close)
-	env := []string{"AUTH0_DOMAIN=" + srv.URL, "AUTH0_CLIENT_ID=cid", "AUTH0_CLIENT_SECRET=csec"}
+	lt, url, env := serveTenant(t, localtenant.Options{BuildDelay: 20 * time.Millisecond, Node: "-"}, func(lt *localtenant.Tenant, w http.ResponseWriter, r *http.Request) bool {
+		return armed.Load() && meddle(lt, w, r)
+	})
 	b := ownerRepo(t, "team-b", "b1")
 	os.WriteFile(filepath.Join(b, "triggers.yaml"), []byte("post-login: []\n"), 0o644)
 	if r := run(t, t.TempDir(), env, "--once", "--repo", b); r.code != 0 {
@@ -234,7 +214,7 @@ func besideB(t *testing.T, meddle func(lt *localtenant.Tenant, w http.ResponseWr
 		}
 	}
 	armed.Store(false)
-	return calls, boundTo(t, srv.URL, "post-login")
+	return calls, boundTo(t, url, "post-login")
 }
 
 // bindB is B's write of its list, read before A's write: b1 alone.
